@@ -1,0 +1,182 @@
+/**
+ * dma-heaps (`/dev/dma_heap/<name>`, `include/uapi/linux/dma-heap.h`): discovery, the `cma` alias, allocation.
+ * @module
+ */
+
+import { DmaBuf } from "./dma_buf.ts";
+import { Fd, OpenFlags, openPath, readLink, stat } from "./fd.ts";
+import { SyscallError } from "./errno.ts";
+import { DmaHeapAllocationData } from "./structs.ts";
+
+/** Where devtmpfs creates heap device nodes (`dma_heap_devnode`: `dma_heap/%s`). */
+export const HEAP_DIR = "/dev/dma_heap";
+
+/** The misc device that turns memfds into dma-bufs. */
+export const UDMABUF_PATH = "/dev/udmabuf";
+
+/** The pseudo-heap name under which udmabuf is offered. */
+export const UDMABUF_HEAP = "udmabuf";
+
+/**
+ * Names the default CMA area's heap has had, in the order the `cma` alias tries them: the stable 6.17 name,
+ * the DT `reserved-memory` node name, the name from `cma=` / `CONFIG_CMA_SIZE_*`, and the kernel docs' name.
+ */
+export const CMA_HEAP_NAMES = ["default_cma_region", "linux,cma", "reserved", "default-pool"] as const;
+
+/** The alias accepted wherever a heap name is. */
+export const CMA_ALIAS = "cma";
+
+/** A heap found under {@link HEAP_DIR} (or udmabuf as a pseudo-heap). */
+export interface HeapEntry {
+  /** Directory entry name, e.g. `system`, `linux,cma`, or `udmabuf`. */
+  name: string;
+  /** Device path. */
+  path: string;
+  /** What the entry links to when it is a symlink (e.g. `vidbuf_cached` → `/dev/dma_heap/system`), else null. */
+  target: string | null;
+  /** Whether this process can open the device read-only (what allocation needs). */
+  accessible: boolean;
+  /** The errno name when it cannot, e.g. `EACCES`; null when accessible. */
+  error: string | null;
+  /** Owner uid of the device node. */
+  uid: number | null;
+  /** Owner gid of the device node. */
+  gid: number | null;
+  /** Permission bits of the device node, e.g. 0o600. */
+  mode: number | null;
+  /** True for the udmabuf pseudo-heap. */
+  pseudo: boolean;
+}
+
+/** Checks that `name` is a plain heap name, not a path. @throws {RangeError} */
+export function checkHeapName(name: string): void {
+  if (name === "" || name.includes("/") || name === "." || name === "..") {
+    throw new RangeError(`Invalid heap name "${name}": a heap name is a single entry of ${HEAP_DIR}`);
+  }
+}
+
+function probe(path: string): Pick<HeapEntry, "accessible" | "error" | "uid" | "gid" | "mode"> {
+  let uid: number | null = null, gid: number | null = null, mode: number | null = null;
+  try {
+    const info = stat(path);
+    uid = info.uid;
+    gid = info.gid;
+    mode = info.mode & 0o7777;
+  } catch {
+    // a dangling symlink: reported through open below
+  }
+  try {
+    openPath(path, { flags: OpenFlags.O_RDONLY }).close();
+    return { accessible: true, error: null, uid, gid, mode };
+  } catch (error) {
+    return { accessible: false, error: error instanceof SyscallError ? error.code : String(error), uid, gid, mode };
+  }
+}
+
+function entry(name: string, path: string, pseudo: boolean): HeapEntry {
+  let target: string | null = null;
+  try {
+    target = readLink(path);
+    if (!target.startsWith("/")) target = `${path.slice(0, path.lastIndexOf("/"))}/${target}`;
+  } catch {
+    // EINVAL: not a symlink
+  }
+  return { name, path, target, pseudo, ...probe(path) };
+}
+
+/**
+ * The heaps under {@link HEAP_DIR}, sorted by name, plus udmabuf when `/dev/udmabuf` exists.
+ * Returns null when the heap directory does not exist (a kernel without `CONFIG_DMABUF_HEAPS`).
+ */
+export function listHeaps(dir = HEAP_DIR, udmabufPath: string | null = UDMABUF_PATH): HeapEntry[] | null {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) names = [];
+    else throw error;
+    if (udmabufPath === null || !exists(udmabufPath)) return null;
+  }
+  const heaps = names.map((name) => entry(name, `${dir}/${name}`, false));
+  if (udmabufPath !== null && exists(udmabufPath)) heaps.push(entry(UDMABUF_HEAP, udmabufPath, true));
+  return heaps;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The heap a user-given name means: `cma` becomes the first of {@link CMA_HEAP_NAMES} that exists (a real heap
+ * called `cma`, as on Rockchip BSPs, wins); other names are taken as they are.
+ * @throws {RangeError} for names that are paths
+ */
+export function resolveHeapName(name: string, dir = HEAP_DIR): string {
+  checkHeapName(name);
+  if (name !== CMA_ALIAS || exists(`${dir}/${CMA_ALIAS}`)) return name;
+  return CMA_HEAP_NAMES.find((candidate) => exists(`${dir}/${candidate}`)) ?? name;
+}
+
+/** Options of {@link DmaHeap.alloc}. */
+export interface AllocOptions {
+  /** Flags of the new fd, `O_RDWR` by default; `O_CLOEXEC` is always added. */
+  fdFlags?: number;
+  /** `heap_flags`; none are defined, so anything but 0 is an error test. */
+  heapFlags?: bigint;
+}
+
+/** An open dma-heap device. */
+export class DmaHeap implements Disposable {
+  /** The heap's name. */
+  readonly name: string;
+  /** The heap device fd. */
+  readonly file: Fd;
+
+  private constructor(name: string, file: Fd) {
+    this.name = name;
+    this.file = file;
+  }
+
+  /**
+   * Opens `/dev/dma_heap/<name>` read-only (allocation needs no more; libdmabufheap does the same).
+   * `cma` is resolved as by {@link resolveHeapName}.
+   * @throws {RangeError} for names that are paths
+   * @throws {SyscallError} ENOENT (no such heap) or EACCES
+   */
+  static open(name: string, dir = HEAP_DIR): DmaHeap {
+    const resolved = resolveHeapName(name, dir);
+    return new DmaHeap(resolved, openPath(`${dir}/${resolved}`, { flags: OpenFlags.O_RDONLY }));
+  }
+
+  /**
+   * `DMA_HEAP_IOCTL_ALLOC` of `length` bytes (the kernel rounds up to whole pages).
+   * @throws {SyscallError} ENOMEM on exhaustion, EINVAL for length 0 or bad flags
+   */
+  alloc(length: number | bigint, options: AllocOptions = {}): DmaBuf {
+    const fdFlags = (options.fdFlags ?? OpenFlags.O_RDWR) | OpenFlags.O_CLOEXEC;
+    const arg = DmaHeapAllocationData.encode({
+      len: BigInt(length),
+      fd: 0,
+      fdFlags,
+      heapFlags: options.heapFlags ?? 0n,
+    });
+    this.file.ioctl("DMA_HEAP_IOCTL_ALLOC", arg);
+    const fd = DmaHeapAllocationData.decode(arg).fd;
+    return new DmaBuf(new Fd(fd, `dma-buf from ${this.name}`));
+  }
+
+  /** Closes the heap fd (buffers allocated from it stay valid). */
+  close(): void {
+    this.file.close();
+  }
+
+  /** Closes the heap fd, swallowing errors. */
+  [Symbol.dispose](): void {
+    this.file[Symbol.dispose]();
+  }
+}

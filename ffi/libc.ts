@@ -1,0 +1,135 @@
+/**
+ * The one libc symbol table, opened lazily once, and the errno funnel every call goes through.
+ *
+ * Every symbol is called synchronously: errno is thread-local, and a `nonblocking` call runs on another
+ * thread, so its errno could not be read afterwards. Blocking waits are made in short synchronous slices by
+ * the callers instead.
+ * @module
+ */
+
+import { SyscallError, type SyscallErrorOptions } from "./errno.ts";
+
+/** C `int`. */
+const int = "i32";
+/** C `unsigned int` / `mode_t`. */
+const uint = "u32";
+/** C `size_t`. */
+const size_t = "usize";
+/** C `ssize_t`. */
+const ssize_t = "isize";
+/** C `off_t` (64-bit on LP64). */
+const off_t = "i64";
+/** C `unsigned long` (the ioctl request; LP64). */
+const ulong = "u64";
+/** C `long` (syscall arguments and result; LP64). */
+const long = "i64";
+/** A pointer to memory owned by JavaScript (a TypedArray). */
+const buf = "buffer";
+/** A raw pointer. */
+const ptr = "pointer";
+
+const symbols = {
+  /** `int open(const char *path, int flags, mode_t mode)` */
+  open: { parameters: [buf, int, uint], result: int },
+  /** `int close(int fd)` */
+  close: { parameters: [int], result: int },
+  /** `ssize_t read(int fd, void *buf, size_t count)` */
+  read: { parameters: [int, buf, size_t], result: ssize_t },
+  /** `ssize_t write(int fd, const void *buf, size_t count)` */
+  write: { parameters: [int, buf, size_t], result: ssize_t },
+  /** `int ioctl(int fd, unsigned long request, void *arg)`; variadic, but the pointer passes like a fixed argument on LP64 Linux */
+  ioctl: { parameters: [int, ulong, buf], result: int },
+  /** `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)` */
+  mmap: { parameters: [ptr, size_t, int, int, int, off_t], result: ptr },
+  /** `int munmap(void *addr, size_t length)` */
+  munmap: { parameters: [ptr, size_t], result: int },
+  /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` */
+  poll: { parameters: [buf, ulong, int], result: int },
+  /** `int fcntl(int fd, int cmd, long arg)`; variadic, the integer argument passes like a fixed one */
+  fcntl: { parameters: [int, int, long], result: int },
+  /** `off_t lseek(int fd, off_t offset, int whence)` */
+  lseek: { parameters: [int, off_t, int], result: off_t },
+  /** `int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)` */
+  statx: { parameters: [int, buf, int, uint, buf], result: int },
+  /** `ssize_t readlink(const char *path, char *buf, size_t size)` */
+  readlink: { parameters: [buf, buf, size_t], result: ssize_t },
+  /** `int memfd_create(const char *name, unsigned int flags)` */
+  memfd_create: { parameters: [buf, uint], result: int },
+  /** `int ftruncate(int fd, off_t length)` */
+  ftruncate: { parameters: [int, off_t], result: int },
+  /** `int dup(int fd)` */
+  dup: { parameters: [int], result: int },
+  /** `long syscall(long number, ...)`; used for pidfd_open and pidfd_getfd, which glibc 2.36 does not wrap */
+  syscall: { parameters: [long, long, long, long], result: long },
+  /** `unsigned int geteuid(void)` */
+  geteuid: { parameters: [], result: uint },
+  /** `int *__errno_location(void)` */
+  __errno_location: { parameters: [], result: ptr },
+  /** `char *strerror(int errnum)` */
+  strerror: { parameters: [int], result: ptr },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The libc functions bound by this module. */
+export type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/**
+ * The libc symbols, opening libc on first use. The library is never closed: it lives as long as the process.
+ * @throws {Error} when libc cannot be opened (not glibc, or `--allow-ffi` missing)
+ */
+export function libc(): Libc {
+  if (library === undefined) {
+    library = Deno.dlopen("libc.so.6", symbols);
+    // The main thread's errno lives at a fixed address, so the pointer is read once.
+    const location = library.symbols.__errno_location();
+    if (location === null) throw new Error("Cannot locate errno: __errno_location returned NULL");
+    errnoView = new Deno.UnsafePointerView(location);
+  }
+  return library.symbols;
+}
+
+/** The calling thread's errno as the last synchronous libc call left it. */
+export function errno(): number {
+  libc();
+  return errnoView!.getInt32();
+}
+
+/** libc's description of an errno value, e.g. `Cannot allocate memory`. */
+export function strerror(errnum: number): string {
+  const text = libc().strerror(errnum);
+  return text === null ? `errno ${errnum}` : Deno.UnsafePointerView.getCString(text);
+}
+
+/** Makes the {@link SyscallError} for the errno the last call left, read before anything else can change it. */
+export function lastError(syscall: string, target?: string): SyscallError {
+  const value = errno();
+  const options: SyscallErrorOptions = { description: strerror(value) };
+  if (target !== undefined) options.target = target;
+  return new SyscallError(syscall, value, options);
+}
+
+/**
+ * The errno funnel: returns `result` when it is not -1, else throws the {@link SyscallError} for errno.
+ * Call it directly on the libc call's result, with nothing in between.
+ * @throws {SyscallError} when `result` is -1
+ */
+export function check<T extends number | bigint>(result: T, syscall: string, target?: string): T {
+  if (result === -1 || result === -1n) throw lastError(syscall, target);
+  return result;
+}
+
+/** A NUL-terminated copy of `text` to pass as a C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const encoded = new TextEncoder().encode(text);
+  const out = new Uint8Array(encoded.length + 1);
+  out.set(encoded);
+  return out;
+}
+
+/** The text of a NUL-terminated (or full) byte field, decoded as UTF-8. */
+export function fromCString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end === -1 ? bytes : bytes.subarray(0, end));
+}
