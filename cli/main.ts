@@ -1,0 +1,66 @@
+/**
+ * The entry point: runs the command line and turns the outcome into an exit status. The only place that
+ * exits the process.
+ * @module
+ */
+
+import { run } from "@stricli/core";
+import { app } from "./app.ts";
+import { makeContext } from "./context.ts";
+import { ExitCode } from "./errors.ts";
+import { type Io, processIo } from "./output.ts";
+import { noteVerbose } from "./verbose.ts";
+
+/** stricli's own exit codes for scanner and routing failures, which the user sees as usage errors. */
+const STRICLI_USAGE_CODES = new Set([-4, -5]);
+
+/** The signals that end a waiting command cleanly. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+function exitStatus(code: number | string | null | undefined): number {
+  if (code === undefined || code === null || code === "") return ExitCode.OK;
+  const value = Number(code);
+  if (STRICLI_USAGE_CODES.has(value)) return ExitCode.USAGE;
+  if (value < 0 || !Number.isInteger(value)) return ExitCode.FAILURE;
+  return value;
+}
+
+/**
+ * Runs `dmabuf` with `args` on `io` and returns the exit status (0 success, 1 failure, 2 usage, 124 timeout,
+ * or a child's status). Never throws for user errors; tests call this in-process.
+ */
+export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
+  noteVerbose(args);
+  const controller = new AbortController();
+  const listeners: [Deno.Signal, () => void][] = [];
+  const interrupt = (): AbortSignal => {
+    if (listeners.length === 0) {
+      for (const name of STOP_SIGNALS) {
+        const listener = () => controller.abort(name);
+        Deno.addSignalListener(name, listener);
+        listeners.push([name, listener]);
+      }
+    }
+    return controller.signal;
+  };
+  const context = makeContext(io, interrupt);
+  const process: { stdout: Io["stdout"]; stderr: Io["stderr"]; env: Record<string, string>; exitCode?: number | string | null } = {
+    stdout: io.stdout,
+    stderr: {
+      isTerminal: io.stderr.isTerminal,
+      // stricli ends messages without a newline in some paths; every message here is a whole line.
+      write: (text: string) => io.stderr.write(text.endsWith("\n") ? text : text + "\n"),
+    },
+    env: { STRICLI_SKIP_VERSION_CHECK: "1", ...(io.env("NO_COLOR") === undefined ? {} : { STRICLI_NO_COLOR: "1" }) },
+  };
+  try {
+    await run(app, args, { ...context, process });
+  } finally {
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+  }
+  return exitStatus(process.exitCode);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

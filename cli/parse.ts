@@ -1,0 +1,127 @@
+/**
+ * Parsers for command-line values: sizes, durations, fds, pids, patterns. Each throws a {@link UsageError}
+ * naming the bad value.
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+import type { Pattern } from "../ffi/pattern.ts";
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/**
+ * Parses a size: `4096`, `4k`/`4K`/`4KiB`, `1M`/`1MiB`, `1G`, `1.5M`, `0x1000`. Units are binary (K = 1024).
+ * Zero, negative and non-integral byte counts are rejected.
+ * @throws {UsageError} naming the bad value
+ */
+export function parseSize(input: string): number {
+  const text = input.trim();
+  let bytes: number;
+  if (/^0x[0-9a-f]+$/i.test(text)) {
+    bytes = parseInt(text.slice(2), 16);
+  } else {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text);
+    if (match === null) {
+      const why = text.startsWith("-") ? "sizes must be positive" : "expected a number with an optional unit";
+      throw new UsageError(`Cannot parse size "${input}": ${why} (e.g. 4096, 4K, 1MiB, 0x1000)`);
+    }
+    const unit = SIZE_UNITS[match[2]!.toLowerCase()];
+    if (unit === undefined) {
+      throw new UsageError(`Cannot parse size "${input}": unknown unit "${match[2]}" (use K, M, G, T or KiB, MiB, GiB)`);
+    }
+    bytes = Number(match[1]) * unit;
+  }
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`Cannot parse size "${input}": not a whole number of bytes`);
+  if (bytes <= 0) throw new UsageError(`Cannot parse size "${input}": sizes must be greater than zero`);
+  return bytes;
+}
+
+/** Parses an offset: like {@link parseSize}, but zero is allowed. @throws {UsageError} */
+export function parseOffset(input: string): number {
+  if (/^(0x)?0+$/i.test(input.trim())) return 0;
+  try {
+    return parseSize(input);
+  } catch {
+    throw new UsageError(`Cannot parse offset "${input}": expected a byte count such as 0, 4096, 4K or 0x1000`);
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration into milliseconds: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare number is seconds.
+ * @throws {UsageError} naming the bad value
+ */
+export function parseDuration(input: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(input.trim());
+  if (match === null) {
+    throw new UsageError(`Cannot parse duration "${input}": expected e.g. 500ms, 2s, 1m`);
+  }
+  const ms = Number(match[1]) * DURATION_UNITS[(match[2] ?? "s").toLowerCase()]!;
+  if (!Number.isFinite(ms) || ms > 2 ** 31 * 1000) throw new UsageError(`Cannot parse duration "${input}": too long`);
+  return Math.round(ms);
+}
+
+function parseNonNegativeInteger(input: string, what: string): number {
+  if (!/^\d+$/.test(input.trim())) throw new UsageError(`Invalid ${what} "${input}": expected a non-negative integer`);
+  const value = Number(input.trim());
+  if (!Number.isSafeInteger(value)) throw new UsageError(`Invalid ${what} "${input}": too large`);
+  return value;
+}
+
+/** Parses a file descriptor number. @throws {UsageError} */
+export function parseFdNumber(input: string): number {
+  const fd = parseNonNegativeInteger(input, "fd");
+  if (fd > 0x7fffffff) throw new UsageError(`Invalid fd "${input}": too large`);
+  return fd;
+}
+
+/** Parses a process id (> 0). @throws {UsageError} */
+export function parsePid(input: string): number {
+  const pid = parseNonNegativeInteger(input, "pid");
+  if (pid === 0 || pid > 0x3fffffff) throw new UsageError(`Invalid pid "${input}": expected a process id`);
+  return pid;
+}
+
+/** Parses a positive count (`--count`, `--iterations`). @throws {UsageError} */
+export function parseCount(input: string): number {
+  const count = parseNonNegativeInteger(input, "count");
+  if (count === 0) throw new UsageError(`Invalid count "${input}": must be at least 1`);
+  return count;
+}
+
+/**
+ * Parses a pattern: `zero`, a byte (`0xa5`, `165`), `counter`, or `random:SEED`.
+ * @throws {UsageError} naming the bad value
+ */
+export function parsePattern(input: string): Pattern {
+  const text = input.trim().toLowerCase();
+  if (text === "zero") return { kind: "zero" };
+  if (text === "counter") return { kind: "counter" };
+  const random = /^random:(\d+)$/.exec(text);
+  if (random !== null) {
+    const seed = Number(random[1]);
+    if (seed > 0xffffffff) throw new UsageError(`Invalid pattern "${input}": the seed must fit 32 bits`);
+    return { kind: "random", seed };
+  }
+  if (/^(0x[0-9a-f]{1,2}|\d{1,3})$/.test(text)) {
+    const value = Number(text);
+    if (value <= 0xff) return value === 0 ? { kind: "zero" } : { kind: "byte", value };
+  }
+  throw new UsageError(`Invalid pattern "${input}": expected zero, a byte such as 0xa5, counter, or random:SEED`);
+}

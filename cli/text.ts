@@ -1,0 +1,42 @@
+/**
+ * stricli's texts with the error messages made one line each (`dmabuf: <message>`), with a suggestion where
+ * one is close.
+ * @module
+ */
+
+import {
+  type ApplicationText,
+  ArgumentParseError,
+  ArgumentScannerError,
+  formatMessageForArgumentScannerError,
+  text_en,
+} from "@stricli/core";
+import { formatError } from "./errors.ts";
+import { verboseRequested } from "./verbose.ts";
+
+function oneLine(text: string): string {
+  return text.trim().split("\n").map((line) => line.trim()).filter((line) => line !== "").join("; ");
+}
+
+function parsingMessage(exc: unknown): string {
+  if (exc instanceof ArgumentParseError) {
+    const cause = exc.exception instanceof Error ? exc.exception.message : String(exc.exception);
+    return `dmabuf: ${exc.externalFlagNameOrPlaceholder.startsWith("-") ? "" : "--"}${exc.externalFlagNameOrPlaceholder}: ${oneLine(cause)}`;
+  }
+  if (exc instanceof ArgumentScannerError) return `dmabuf: ${oneLine(formatMessageForArgumentScannerError(exc, {}))}`;
+  return formatError(exc, verboseRequested());
+}
+
+/** stricli's English texts with dmabuf's error formatting. */
+export const text: ApplicationText = {
+  ...text_en,
+  noCommandRegisteredForInput: ({ input, corrections }) => {
+    const suggestion = corrections.length > 0 ? `; did you mean ${corrections.map((c) => `"${c.replaceAll("`", "")}"`).join(" or ")}?` : "";
+    return `dmabuf: Unknown command "${input}"${suggestion} (see dmabuf --help)`;
+  },
+  exceptionWhileParsingArguments: (exc) => parsingMessage(exc),
+  exceptionWhileRunningCommand: (exc) => formatError(exc, verboseRequested()),
+  commandErrorResult: (err) => formatError(err, verboseRequested()),
+  exceptionWhileLoadingCommandFunction: (exc) => formatError(exc, verboseRequested()),
+  exceptionWhileLoadingCommandContext: (exc) => formatError(exc, verboseRequested()),
+};
