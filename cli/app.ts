@@ -6,7 +6,16 @@
 
 import { buildApplication, buildRouteMap } from "@stricli/core";
 import type { DmabufContext } from "./context.ts";
+import { allocCommand } from "./routes/alloc.ts";
+import { benchCommand } from "./routes/bench.ts";
+import { fenceRoutes } from "./routes/fence.ts";
+import { fenceWaitCommand } from "./routes/fence_wait.ts";
 import { heapsCommand } from "./routes/heaps.ts";
+import { infoCommand } from "./routes/info.ts";
+import { mapCommand } from "./routes/map.ts";
+import { smokeCommand } from "./routes/smoke.ts";
+import { statCommand } from "./routes/stat.ts";
+import { syncCommand } from "./routes/sync.ts";
 import { text } from "./text.ts";
 import { exitCodeOf } from "./errors.ts";
 
@@ -16,6 +25,15 @@ export const VERSION = "0.1.0";
 const routes = buildRouteMap({
   routes: {
     heaps: heapsCommand,
+    alloc: allocCommand,
+    map: mapCommand,
+    sync: syncCommand,
+    info: infoCommand,
+    "fence-wait": fenceWaitCommand,
+    fence: fenceRoutes,
+    stat: statCommand,
+    smoke: smokeCommand,
+    bench: benchCommand,
   },
   docs: {
     brief: "Inspect and exercise Linux dma-bufs, dma-heaps and sync_files",
