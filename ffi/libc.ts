@@ -61,6 +61,8 @@ const symbols = {
   dup: { parameters: [int], result: int },
   /** `long syscall(long number, ...)`; used for pidfd_open and pidfd_getfd, which glibc 2.36 does not wrap */
   syscall: { parameters: [long, long, long, long], result: long },
+  /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; CLOCK_MONOTONIC is what fence timestamps use */
+  clock_gettime: { parameters: [int, buf], result: int },
   /** `unsigned int geteuid(void)` */
   geteuid: { parameters: [], result: uint },
   /** `int *__errno_location(void)` */
