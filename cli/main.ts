@@ -44,14 +44,22 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
     return controller.signal;
   };
   const context = makeContext(io, interrupt);
-  const process: { stdout: Io["stdout"]; stderr: Io["stderr"]; env: Record<string, string>; exitCode?: number | string | null } = {
+  const process: {
+    stdout: Io["stdout"];
+    stderr: Io["stderr"];
+    env: Record<string, string>;
+    exitCode?: number | string | null;
+  } = {
     stdout: io.stdout,
     stderr: {
       isTerminal: io.stderr.isTerminal,
       // stricli ends messages without a newline in some paths; every message here is a whole line.
       write: (text: string) => io.stderr.write(text.endsWith("\n") ? text : text + "\n"),
     },
-    env: { STRICLI_SKIP_VERSION_CHECK: "1", ...(io.env("NO_COLOR") === undefined ? {} : { STRICLI_NO_COLOR: "1" }) },
+    env: {
+      STRICLI_SKIP_VERSION_CHECK: "1",
+      ...(io.env("NO_COLOR") === undefined ? {} : { STRICLI_NO_COLOR: "1" }),
+    },
   };
   try {
     await run(app, args, { ...context, process });

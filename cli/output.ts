@@ -26,7 +26,11 @@ export interface Io {
 export type ColorMode = "auto" | "always" | "never";
 
 /** The colour decision: `always`/`never` as said; `auto` means a terminal and no `NO_COLOR` (any value). */
-export function useColor(mode: ColorMode, stream: Stream, env: (name: string) => string | undefined): boolean {
+export function useColor(
+  mode: ColorMode,
+  stream: Stream,
+  env: (name: string) => string | undefined,
+): boolean {
   if (mode === "always") return true;
   if (mode === "never") return false;
   const noColor = env("NO_COLOR");
@@ -143,7 +147,9 @@ export class Output {
   /** Writes rows as an aligned table with a header on stdout. */
   table<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): void {
     const cells = rows.map((row) => columns.map((column) => column.cell(row)));
-    const widths = columns.map((column, i) => Math.max(column.header.length, ...cells.map((r) => r[i]!.length)));
+    const widths = columns.map((column, i) =>
+      Math.max(column.header.length, ...cells.map((r) => r[i]!.length))
+    );
     const render = (texts: readonly string[]) =>
       texts.map((text, i) => {
         const last = i === texts.length - 1;

@@ -42,11 +42,15 @@ export function parseSize(input: string): number {
     }
     const unit = SIZE_UNITS[match[2]!.toLowerCase()];
     if (unit === undefined) {
-      throw new UsageError(`Cannot parse size "${input}": unknown unit "${match[2]}" (use K, M, G, T or KiB, MiB, GiB)`);
+      throw new UsageError(
+        `Cannot parse size "${input}": unknown unit "${match[2]}" (use K, M, G, T or KiB, MiB, GiB)`,
+      );
     }
     bytes = Number(match[1]) * unit;
   }
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`Cannot parse size "${input}": not a whole number of bytes`);
+  if (!Number.isSafeInteger(bytes)) {
+    throw new UsageError(`Cannot parse size "${input}": not a whole number of bytes`);
+  }
   if (bytes <= 0) throw new UsageError(`Cannot parse size "${input}": sizes must be greater than zero`);
   return bytes;
 }
@@ -57,7 +61,9 @@ export function parseOffset(input: string): number {
   try {
     return parseSize(input);
   } catch {
-    throw new UsageError(`Cannot parse offset "${input}": expected a byte count such as 0, 4096, 4K or 0x1000`);
+    throw new UsageError(
+      `Cannot parse offset "${input}": expected a byte count such as 0, 4096, 4K or 0x1000`,
+    );
   }
 }
 
@@ -73,12 +79,16 @@ export function parseDuration(input: string): number {
     throw new UsageError(`Cannot parse duration "${input}": expected e.g. 500ms, 2s, 1m`);
   }
   const ms = Number(match[1]) * DURATION_UNITS[(match[2] ?? "s").toLowerCase()]!;
-  if (!Number.isFinite(ms) || ms > 2 ** 31 * 1000) throw new UsageError(`Cannot parse duration "${input}": too long`);
+  if (!Number.isFinite(ms) || ms > 2 ** 31 * 1000) {
+    throw new UsageError(`Cannot parse duration "${input}": too long`);
+  }
   return Math.round(ms);
 }
 
 function parseNonNegativeInteger(input: string, what: string): number {
-  if (!/^\d+$/.test(input.trim())) throw new UsageError(`Invalid ${what} "${input}": expected a non-negative integer`);
+  if (!/^\d+$/.test(input.trim())) {
+    throw new UsageError(`Invalid ${what} "${input}": expected a non-negative integer`);
+  }
   const value = Number(input.trim());
   if (!Number.isSafeInteger(value)) throw new UsageError(`Invalid ${what} "${input}": too large`);
   return value;
@@ -123,5 +133,19 @@ export function parsePattern(input: string): Pattern {
     const value = Number(text);
     if (value <= 0xff) return value === 0 ? { kind: "zero" } : { kind: "byte", value };
   }
-  throw new UsageError(`Invalid pattern "${input}": expected zero, a byte such as 0xa5, counter, or random:SEED`);
+  throw new UsageError(
+    `Invalid pattern "${input}": expected zero, a byte such as 0xa5, counter, or random:SEED`,
+  );
+}
+
+/**
+ * Parses a heap name: one entry of /dev/dma_heap such as `system`, `linux,cma`, the alias `cma`, or `udmabuf`.
+ * Names with `/` or `..` would reach outside /dev/dma_heap and are refused.
+ * @throws {UsageError} naming the bad value
+ */
+export function parseHeapName(input: string): string {
+  if (input === "" || input.includes("/") || input.includes("..") || input === ".") {
+    throw new UsageError(`Invalid heap name "${input}": expected one entry of /dev/dma_heap, e.g. system or cma`);
+  }
+  return input;
 }

@@ -21,9 +21,13 @@ function oneLine(text: string): string {
 function parsingMessage(exc: unknown): string {
   if (exc instanceof ArgumentParseError) {
     const cause = exc.exception instanceof Error ? exc.exception.message : String(exc.exception);
-    return `dmabuf: ${exc.externalFlagNameOrPlaceholder.startsWith("-") ? "" : "--"}${exc.externalFlagNameOrPlaceholder}: ${oneLine(cause)}`;
+    return `dmabuf: ${
+      exc.externalFlagNameOrPlaceholder.startsWith("-") ? "" : "--"
+    }${exc.externalFlagNameOrPlaceholder}: ${oneLine(cause)}`;
   }
-  if (exc instanceof ArgumentScannerError) return `dmabuf: ${oneLine(formatMessageForArgumentScannerError(exc, {}))}`;
+  if (exc instanceof ArgumentScannerError) {
+    return `dmabuf: ${oneLine(formatMessageForArgumentScannerError(exc, {}))}`;
+  }
   return formatError(exc, verboseRequested());
 }
 
@@ -31,7 +35,9 @@ function parsingMessage(exc: unknown): string {
 export const text: ApplicationText = {
   ...text_en,
   noCommandRegisteredForInput: ({ input, corrections }) => {
-    const suggestion = corrections.length > 0 ? `; did you mean ${corrections.map((c) => `"${c.replaceAll("`", "")}"`).join(" or ")}?` : "";
+    const suggestion = corrections.length > 0
+      ? `; did you mean ${corrections.map((c) => `"${c.replaceAll("`", "")}"`).join(" or ")}?`
+      : "";
     return `dmabuf: Unknown command "${input}"${suggestion} (see dmabuf --help)`;
   },
   exceptionWhileParsingArguments: (exc) => parsingMessage(exc),

@@ -68,12 +68,17 @@ export function heaps(this: DmabufContext, flags: HeapsFlags): void {
   if (found === null || found.length === 0) {
     out.line(`No dma-heaps: ${HEAP_DIR} does not exist and there is no /dev/udmabuf on this kernel.`);
     out.line(`They need ${HEAP_KERNEL_OPTIONS}.`);
-    out.line("To try dmabuf on a kernel that has them, run it in the project's test VM: deno task vm -- dmabuf heaps");
+    out.line(
+      "To try dmabuf on a kernel that has them, run it in the project's test VM: deno task vm -- dmabuf heaps",
+    );
     return;
   }
   const cmaName = resolveHeapName(CMA_ALIAS);
   out.table([
-    { header: "NAME", cell: (h: HeapEntry) => h.name + (h.name === cmaName && h.name !== CMA_ALIAS ? " (cma)" : "") },
+    {
+      header: "NAME",
+      cell: (h: HeapEntry) => h.name + (h.name === cmaName && h.name !== CMA_ALIAS ? " (cma)" : ""),
+    },
     { header: "ACCESS", cell: (h) => h.accessible ? "yes" : `no (${h.error})` },
     { header: "MODE", cell: ownerText },
     { header: "PATH", cell: (h) => h.path + (h.target === null ? "" : ` -> ${h.target}`) },
@@ -82,7 +87,9 @@ export function heaps(this: DmabufContext, flags: HeapsFlags): void {
   const denied = found.filter((h) => !h.accessible && h.error === "EACCES");
   if (denied.length > 0) {
     out.note(
-      `dmabuf: ${denied.map((h) => h.name).join(", ")} not accessible to uid ${Deno.uid()}: run as root, or give ` +
+      `dmabuf: ${
+        denied.map((h) => h.name).join(", ")
+      } not accessible to uid ${Deno.uid()}: run as root, or give ` +
         `a group access with a udev rule such as SUBSYSTEM=="dma_heap", GROUP="video", MODE="0660"`,
     );
   }

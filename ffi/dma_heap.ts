@@ -69,7 +69,13 @@ function probe(path: string): Pick<HeapEntry, "accessible" | "error" | "uid" | "
     openPath(path, { flags: OpenFlags.O_RDONLY }).close();
     return { accessible: true, error: null, uid, gid, mode };
   } catch (error) {
-    return { accessible: false, error: error instanceof SyscallError ? error.code : String(error), uid, gid, mode };
+    return {
+      accessible: false,
+      error: error instanceof SyscallError ? error.code : String(error),
+      uid,
+      gid,
+      mode,
+    };
   }
 }
 

@@ -50,7 +50,13 @@ export class Mapping implements Disposable {
   /** What is mapped, for messages. */
   readonly label: string;
 
-  private constructor(pointer: Deno.PointerObject, length: number, offset: number, writable: boolean, label: string) {
+  private constructor(
+    pointer: Deno.PointerObject,
+    length: number,
+    offset: number,
+    writable: boolean,
+    label: string,
+  ) {
     this.#pointer = pointer;
     this.#view = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, length));
     this.length = length;
@@ -77,8 +83,13 @@ export class Mapping implements Disposable {
   #bytes(offset: number, length: number, forWrite: boolean): Uint8Array {
     if (this.#view === null) throw new Error(`Mapping of ${this.label} is unmapped`);
     if (forWrite && !this.writable) throw new Error(`Mapping of ${this.label} is read-only`);
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.length) {
-      throw new RangeError(`Range ${offset}+${length} is outside the ${this.length}-byte mapping of ${this.label}`);
+    if (
+      !Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 ||
+      offset + length > this.length
+    ) {
+      throw new RangeError(
+        `Range ${offset}+${length} is outside the ${this.length}-byte mapping of ${this.label}`,
+      );
     }
     return this.#view.subarray(offset, offset + length);
   }

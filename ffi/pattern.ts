@@ -69,8 +69,9 @@ function wordSpan(view: Uint8Array, base: number): { head: number; words: Uint32
   const misalign = (4 - (base % 4)) % 4;
   const head = Math.min(misalign, view.length);
   const aligned = (view.byteOffset + head) % 4 === 0;
-  const count = aligned ? Math.floor((view.length - head) / 4) : 0;
-  const words = new Uint32Array(view.buffer, view.byteOffset + (aligned ? head : 0), count);
+  if (!aligned) return { head, words: new Uint32Array(0), tail: head };
+  const count = Math.floor((view.length - head) / 4);
+  const words = new Uint32Array(view.buffer, view.byteOffset + head, count);
   return { head, words, tail: head + 4 * count };
 }
 

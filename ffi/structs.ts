@@ -537,7 +537,11 @@ export const PollFdStruct = {
     const v = view(bytes);
     const out: PollFd[] = [];
     for (let offset = 0; offset + 8 <= bytes.byteLength; offset += 8) {
-      out.push({ fd: v.getInt32(offset, true), events: v.getInt16(offset + 4, true), revents: v.getInt16(offset + 6, true) });
+      out.push({
+        fd: v.getInt32(offset, true),
+        events: v.getInt16(offset + 4, true),
+        revents: v.getInt16(offset + 6, true),
+      });
     }
     return out;
   },

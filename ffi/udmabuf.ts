@@ -4,7 +4,7 @@
  */
 
 import { DmaBuf } from "./dma_buf.ts";
-import { Fcntl, fcntl, Fd, MemfdFlags, memfdCreate, OpenFlags, openPath } from "./fd.ts";
+import { Fcntl, fcntl, Fd, memfdCreate, MemfdFlags, OpenFlags, openPath } from "./fd.ts";
 import { UDMABUF_FLAGS_CLOEXEC } from "./ioctl.ts";
 import { UdmabufCreateStruct } from "./structs.ts";
 import { UDMABUF_PATH } from "./dma_heap.ts";

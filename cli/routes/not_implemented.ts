@@ -1,5 +1,5 @@
 import { buildCommand, type Command } from "@stricli/core";
-import { commonFlags, type CommonFlags, type DmabufContext } from "../context.ts";
+import { type CommonFlags, commonFlags, type DmabufContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 
 /** A placeholder command for one still being built; it says so and exits 1. */

@@ -25,7 +25,16 @@ export interface Fdinfo {
 
 /** Parses fdinfo text. Unknown lines are ignored; a missing line leaves its field null (or 0 for the generic ones). */
 export function parseFdinfo(text: string): Fdinfo {
-  const info: Fdinfo = { pos: 0, flags: 0, mntId: 0, ino: null, size: null, count: null, expName: null, name: null };
+  const info: Fdinfo = {
+    pos: 0,
+    flags: 0,
+    mntId: 0,
+    ino: null,
+    size: null,
+    count: null,
+    expName: null,
+    name: null,
+  };
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
     if (colon === -1) continue;

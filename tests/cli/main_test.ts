@@ -1,0 +1,94 @@
+import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
+import { runCli, spawnCli } from "../run_cli.ts";
+
+function oneLine(text: string): boolean {
+  return text.trimEnd().split("\n").length === 1;
+}
+
+Deno.test("dmabuf --help exits 0 and lists every command with the exit codes", async () => {
+  const { code, stdout } = await spawnCli(["--help"]);
+  assertEquals(code, 0);
+  for (
+    const command of [
+      "heaps",
+      "alloc",
+      "map",
+      "sync",
+      "info",
+      "fence-wait",
+      "fence",
+      "stat",
+      "smoke",
+      "bench",
+    ]
+  ) {
+    assertMatch(stdout, new RegExp(`^  ${command} `, "m"));
+  }
+  assertIncludes(stdout, "124 timeout");
+});
+
+Deno.test("dmabuf --version prints the version", async () => {
+  const { code, stdout } = await runCli(["--version"]);
+  assertEquals(code, 0);
+  assertMatch(stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("dmabuf frobnicate exits 2 with one line", async () => {
+  const { code, stdout, stderr } = await spawnCli(["frobnicate"]);
+  assertEquals(code, 2);
+  assertEquals(stdout, "");
+  assertEquals(stderr, 'dmabuf: Unknown command "frobnicate" (see dmabuf --help)\n');
+});
+
+Deno.test("dmabuf heap suggests heaps", async () => {
+  const { code, stderr } = await runCli(["heap"]);
+  assertEquals(code, 2);
+  assertIncludes(stderr, 'did you mean "heaps"?');
+  assertOk(oneLine(stderr));
+});
+
+Deno.test("dmabuf heaps --jsn exits 2 suggesting --json", async () => {
+  const { code, stderr } = await runCli(["heaps", "--jsn"]);
+  assertEquals(code, 2);
+  assertIncludes(stderr, "--json");
+  assertOk(oneLine(stderr));
+});
+
+Deno.test("dmabuf heaps --color purple exits 2 naming the value", async () => {
+  const { code, stderr } = await runCli(["heaps", "--color", "purple"]);
+  assertEquals(code, 2);
+  assertIncludes(stderr, '"purple"');
+  assertOk(oneLine(stderr));
+});
+
+Deno.test("dmabuf heaps extra exits 2", async () => {
+  const { code, stderr } = await runCli(["heaps", "extra"]);
+  assertEquals(code, 2);
+  assertOk(oneLine(stderr));
+});
+
+Deno.test("dmabuf heaps --json prints a JSON array", async () => {
+  const { code, stdout } = await spawnCli(["heaps", "--json"]);
+  assertEquals(code, 0);
+  const heaps = JSON.parse(stdout);
+  assertOk(Array.isArray(heaps));
+  for (const heap of heaps) {
+    for (const key of ["name", "path", "target", "accessible"]) {
+      assertOk(key in heap, `${key} in ${JSON.stringify(heap)}`);
+    }
+  }
+});
+
+Deno.test("dmabuf heaps --help shows examples and exit status", async () => {
+  const { code, stdout } = await runCli(["heaps", "--help"]);
+  assertEquals(code, 0);
+  assertIncludes(stdout, "Examples:");
+  assertIncludes(stdout, "Exit status:");
+});
+
+Deno.test("dmabuf heaps output has no colour when stdout is not a terminal or NO_COLOR is set", async () => {
+  const piped = await runCli(["heaps"]);
+  assertEquals(piped.stdout.includes("\x1b["), false);
+  const noColor = await runCli(["heaps"], { terminal: true, env: { NO_COLOR: "1" } });
+  assertEquals(noColor.stdout.includes("\x1b["), false);
+});
