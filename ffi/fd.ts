@@ -24,6 +24,7 @@ export const Fcntl = {
   F_GETFD: 1,
   F_SETFD: 2,
   F_GETFL: 3,
+  F_DUPFD_CLOEXEC: 1030,
   FD_CLOEXEC: 1,
   F_ADD_SEALS: 1033,
   F_GET_SEALS: 1034,
@@ -198,6 +199,18 @@ export function fcntl(fd: number, cmd: number, arg = 0, label = `fd ${fd}`): num
 export function setCloseOnExec(fd: number, enabled: boolean): void {
   fcntl(fd, Fcntl.F_SETFD, enabled ? Fcntl.FD_CLOEXEC : 0);
 }
+
+/**
+ * A close-on-exec duplicate of `fd` above the standard streams (`F_DUPFD_CLOEXEC`, lowest free number >= 3),
+ * owned by the caller: closing it leaves `fd` open.
+ * @throws {SyscallError} EBADF when `fd` is not open
+ */
+export function dupCloexec(fd: number, label = `fd ${fd}`): Fd {
+  return new Fd(fcntl(fd, Fcntl.F_DUPFD_CLOEXEC, FIRST_NON_STDIO_FD, label), label);
+}
+
+/** The first fd number after stdin, stdout and stderr. */
+const FIRST_NON_STDIO_FD = 3;
 
 /** Whether `fd` is an open descriptor of this process. */
 export function isOpenFd(fd: number): boolean {

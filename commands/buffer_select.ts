@@ -1,0 +1,247 @@
+/**
+ * Choosing the dma-buf a command works on, shared by map, sync, info and fence-wait:
+ *
+ * - `--fd N`: an fd this process inherited (e.g. from `dmabuf alloc --exec`);
+ * - `--pid P --fd N`: fd N of another process, duplicated with `pidfd_getfd(2)`;
+ * - `--heap NAME --size SIZE` (or `--size` alone, system heap): a fresh buffer.
+ *
+ * ```ts
+ * import { bufferSelectFlags, type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+ * // route:   parameters: { flags: { ...commonFlags, ...bufferSelectFlags, ... } }
+ * // command: using buffer = selectBuffer(flags);
+ * ```
+ *
+ * Every failure is a one-line {@link CliError} (exit 1) or {@link UsageError} (exit 2). The returned buffer
+ * is always owned by the caller (inherited fds are duplicated first), so `using` it never closes an fd the
+ * process was given.
+ * @module
+ */
+
+import { CliError, UsageError } from "../cli/errors.ts";
+import { parseFdNumber, parseHeapName, parsePid, parseSize } from "../cli/parse.ts";
+import { DmaBuf, NotADmaBufError } from "../ffi/dma_buf.ts";
+import { DmaHeap, resolveHeapName, UDMABUF_HEAP } from "../ffi/dma_heap.ts";
+import { SyscallError } from "../ffi/errno.ts";
+import { dupCloexec, type Fd, isOpenFd } from "../ffi/fd.ts";
+import { getFdOf, ptraceScope } from "../ffi/pidfd.ts";
+import { allocUdmabuf, pageAlign, udmabufLimit } from "../ffi/udmabuf.ts";
+import { formatBytes } from "../cli/output.ts";
+import { explainHeapError } from "./heap_errors.ts";
+
+/** The heap a fresh buffer comes from when only `--size` is given. */
+export const DEFAULT_HEAP = "system";
+
+/** The selection flags (see the module doc). All optional: {@link selectBuffer} checks the combination. */
+export interface BufferSelectFlags {
+  /** `--fd N`: an fd of this process, or with `--pid` of that process. */
+  readonly fd?: number;
+  /** `--pid P`: the process whose `--fd` is meant. */
+  readonly pid?: number;
+  /** `--heap NAME`: allocate a fresh buffer from this heap (`cma`, `udmabuf` accepted). */
+  readonly heap?: string;
+  /** `--size SIZE`: size of the fresh buffer. */
+  readonly size?: number;
+}
+
+/** The stricli flag specs of {@link BufferSelectFlags}; spread into a command's `flags`. */
+export const bufferSelectFlags = {
+  fd: {
+    kind: "parsed",
+    parse: parseFdNumber,
+    optional: true,
+    placeholder: "N",
+    brief: "The dma-buf at fd N of this process (or, with --pid, of process P)",
+  },
+  pid: {
+    kind: "parsed",
+    parse: parsePid,
+    optional: true,
+    placeholder: "P",
+    brief: "Take --fd N from process P (pidfd_getfd; needs ptrace permission over P)",
+  },
+  heap: {
+    kind: "parsed",
+    parse: parseHeapName,
+    optional: true,
+    placeholder: "NAME",
+    brief: "Use a fresh buffer from this heap (system, cma, udmabuf, ...); needs --size",
+  },
+  size: {
+    kind: "parsed",
+    parse: parseSize,
+    optional: true,
+    placeholder: "SIZE",
+    brief: "Size of the fresh buffer (e.g. 4K, 1M); heap system unless --heap says otherwise",
+  },
+} as const;
+
+/** What a selection names, after checking that the flags make sense together. */
+export type BufferSource =
+  | { readonly kind: "fd"; readonly fd: number }
+  | { readonly kind: "pid"; readonly pid: number; readonly fd: number }
+  | { readonly kind: "heap"; readonly heap: string; readonly size: number };
+
+/**
+ * Which buffer the flags name.
+ * @throws {UsageError} when they name none, or mix an existing fd with a fresh buffer
+ */
+export function bufferSource(flags: BufferSelectFlags): BufferSource {
+  const existing = flags.fd !== undefined || flags.pid !== undefined;
+  const fresh = flags.heap !== undefined || flags.size !== undefined;
+  if (existing && fresh) {
+    throw new UsageError(
+      "--fd/--pid select an existing buffer: they cannot be combined with --heap or --size",
+    );
+  }
+  if (flags.pid !== undefined) {
+    if (flags.fd === undefined) throw new UsageError(`--pid needs --fd: which fd of pid ${flags.pid} to use`);
+    return { kind: "pid", pid: flags.pid, fd: flags.fd };
+  }
+  if (flags.fd !== undefined) return { kind: "fd", fd: flags.fd };
+  if (flags.size !== undefined) return { kind: "heap", heap: flags.heap ?? DEFAULT_HEAP, size: flags.size };
+  if (flags.heap !== undefined) {
+    throw new UsageError(`--heap needs --size: how large a fresh buffer to allocate from ${flags.heap}`);
+  }
+  throw new UsageError("Select a buffer: --fd N, --pid P --fd N, or --heap NAME --size SIZE");
+}
+
+/** Options of {@link allocateBuffers}. */
+export interface AllocateRequest {
+  /** Heap name as given (`cma` alias and `udmabuf` accepted). */
+  heap: string;
+  /** Bytes per buffer (the kernel rounds up to pages). */
+  size: number;
+  /** How many buffers; default 1. */
+  count?: number;
+  /** `DMA_BUF_SET_NAME` for each buffer. */
+  name?: string;
+}
+
+/** Buffers allocated together; disposing closes every one. */
+export class BufferSet implements Disposable {
+  /** The heap they came from, resolved (`reserved` for `cma`, `udmabuf`). */
+  readonly heap: string;
+  /** The buffers, in allocation order. */
+  readonly buffers: DmaBuf[];
+
+  /** Takes ownership of `buffers`. */
+  constructor(heap: string, buffers: DmaBuf[]) {
+    this.heap = heap;
+    this.buffers = buffers;
+  }
+
+  /** Closes every buffer. */
+  [Symbol.dispose](): void {
+    for (const buffer of this.buffers) buffer[Symbol.dispose]();
+  }
+}
+
+/**
+ * Allocates `count` buffers of `size` bytes from a heap or udmabuf, each named when asked. Nothing stays open
+ * when one fails.
+ * @throws {CliError} unknown heap (listing the heaps here), EACCES (who may open it, how to get access),
+ * ENOMEM (CmaFree, MemAvailable), udmabuf over the driver's size limit
+ * @throws {SyscallError} other kernel failures
+ */
+export function allocateBuffers(request: AllocateRequest): BufferSet {
+  const count = request.count ?? 1;
+  const buffers: DmaBuf[] = [];
+  let resolved = request.heap;
+  try {
+    if (request.heap === UDMABUF_HEAP) {
+      const limit = udmabufLimit();
+      if (pageAlign(request.size) > limit) {
+        throw new CliError(
+          `udmabuf buffers are limited to ${formatBytes(limit)} by the driver (size_limit_mb): ` +
+            `${formatBytes(request.size)} is too large`,
+          { hint: "use a dma-heap, or load udmabuf with a larger size_limit_mb" },
+        );
+      }
+      for (let i = 0; i < count; i++) {
+        const buffer = allocUdmabuf(request.size, request.name ?? "dmabuf");
+        buffers.push(buffer);
+        if (request.name !== undefined) buffer.setName(request.name);
+      }
+    } else {
+      resolved = resolveHeapName(request.heap);
+      using heap = DmaHeap.open(request.heap);
+      for (let i = 0; i < count; i++) {
+        const buffer = heap.alloc(request.size);
+        buffers.push(buffer);
+        if (request.name !== undefined) buffer.setName(request.name);
+      }
+    }
+  } catch (error) {
+    for (const buffer of buffers) buffer[Symbol.dispose]();
+    throw explainHeapError(error, { heap: request.heap, resolved, size: request.size });
+  }
+  return new BufferSet(resolved, buffers);
+}
+
+/** Adopts `file` as a dma-buf, closing it (and saying what it is) when it is something else. */
+function adoptOwned(file: Fd): DmaBuf {
+  try {
+    return DmaBuf.adopt(file.fd, file.label);
+  } catch (error) {
+    file[Symbol.dispose]();
+    if (error instanceof NotADmaBufError) throw new CliError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** A one-line explanation of a failed `pidfd_open`/`pidfd_getfd`. */
+function explainGetfdError(error: unknown, pid: number, fd: number): unknown {
+  if (!(error instanceof SyscallError)) return error;
+  if (error.is("ESRCH")) return new CliError(`No process with pid ${pid}`, { cause: error });
+  if (error.is("EBADF")) return new CliError(`fd ${fd} is not open in pid ${pid}`, { cause: error });
+  if (error.is("ENOSYS")) {
+    return new CliError(`${error.syscall} is not available: --pid needs Linux 5.6 or later`, {
+      cause: error,
+    });
+  }
+  if (error.is("EPERM")) {
+    const scope = ptraceScope();
+    const yama = scope === null
+      ? ""
+      : `, kernel.yama.ptrace_scope is ${scope}${scope === 0 ? "" : " (0 lets a same-uid process attach)"}`;
+    return new CliError(
+      `Not allowed to take fd ${fd} of pid ${pid}: pidfd_getfd needs ptrace permission over the process`,
+      { hint: `run as the same uid${yama}, or as root / with CAP_SYS_PTRACE`, cause: error },
+    );
+  }
+  return error;
+}
+
+/**
+ * The dma-buf the flags name, owned by the caller (close it, e.g. with `using`).
+ * @throws {UsageError} for flag combinations that name no buffer or two
+ * @throws {CliError} fd not open, not a dma-buf (saying what it is), no such process, no ptrace permission,
+ * and the allocation errors of {@link allocateBuffers}
+ */
+export function selectBuffer(flags: BufferSelectFlags): DmaBuf {
+  const source = bufferSource(flags);
+  switch (source.kind) {
+    case "fd": {
+      if (!isOpenFd(source.fd)) {
+        throw new CliError(`fd ${source.fd} is not open in this process`, {
+          hint:
+            `pass an inherited dma-buf fd, e.g. dmabuf alloc --size 1M --exec -- dmabuf map --fd 3 --read`,
+        });
+      }
+      return adoptOwned(dupCloexec(source.fd));
+    }
+    case "pid": {
+      let file: Fd;
+      try {
+        file = getFdOf({ pid: source.pid, fd: source.fd });
+      } catch (error) {
+        throw explainGetfdError(error, source.pid, source.fd);
+      }
+      return adoptOwned(file);
+    }
+    case "heap": {
+      const set = allocateBuffers({ heap: source.heap, size: source.size });
+      return set.buffers[0]!;
+    }
+  }
+}
