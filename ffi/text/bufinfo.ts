@@ -1,0 +1,331 @@
+/**
+ * Parser of `<debugfs>/dma_buf/bufinfo` (`drivers/dma-buf/dma-buf.c` `dma_buf_debug_show`) in every format the
+ * kernel has printed:
+ *
+ * - v5.10–v5.15: header without a `name` column, each row still ends with `\t<name>` (empty when unnamed, so
+ *   a trailing TAB), fences as `\tExclusive fence: <driver> <timeline> [un]signalled` and `\tShared fence: ...`;
+ * - v5.16–v5.18: `dma_resv_describe`: `\tExclusive fence:<driver> <timeline> seq <n> [un]signalled`;
+ * - v5.19–v6.16: header gains `\tname`, unnamed buffers print `<none>`, fences are prefixed with their usage
+ *   (`kernel`, `write`, `read`);
+ * - v6.17+: signalled fences print the placeholders `detached-driver` / `signaled-timeline`, and the proposed
+ *   `<context> <timeline> <driver> seq <n>` order (empty names once signalled) is accepted too.
+ *
+ * Also accepted: copies whose TABs became spaces (bug reports, chat), CRLF line ends, names with spaces, TABs
+ * or a newline (bufinfo does not escape them), exporters with commas (`linux,cma`), numbers wider than the
+ * `%08` minimum. The parser never throws: what it cannot read is returned in `unparsed` with line numbers.
+ * @module
+ */
+
+/** The bufinfo format generation, as far as the text shows it (a list without fences is ambiguous). */
+export type BufinfoGeneration =
+  | "v5.10-v5.15"
+  | "v5.16-v5.18"
+  | "v5.10-v5.18"
+  | "v5.19-v6.16"
+  | "v6.17+"
+  | "v5.19+"
+  | "unknown";
+
+/** One fence of a buffer's reservation object. */
+export interface BufinfoFence {
+  /** `kernel`, `write`, `read` (5.19+) or `exclusive`, `shared` (before 5.19). */
+  usage: string;
+  /** Fence driver name; null when the kernel no longer names it (6.17+ placeholder or empty once signalled). */
+  driver: string | null;
+  /** Timeline name; null when the kernel no longer names it (as for `driver`). */
+  timeline: string | null;
+  /** Sequence number; null before 5.16 (not printed). */
+  seq: number | null;
+  /** Whether the fence has signalled. */
+  signalled: boolean;
+}
+
+/** One dma-buf as bufinfo shows it. */
+export interface BufinfoBuffer {
+  /** Inode number (`file_inode(file)->i_ino`). */
+  inode: number;
+  /** Size in bytes. */
+  size: number;
+  /** Exporter name (`exp_name`), e.g. `system`, `linux,cma`, `udmabuf`, `drm`. */
+  exporter: string;
+  /** Name set with `DMA_BUF_SET_NAME`; null when unnamed (`<none>`, or an empty field before 5.19). */
+  name: string | null;
+  /** Raw `file_count(file)`: fds in every process + mmaps + kernel references. */
+  count: number;
+  /** `file->f_flags` (e.g. 2 = `O_RDWR`). */
+  flags: number;
+  /** `file->f_mode` (e.g. 0x80007 for a read-write dma-buf). */
+  mode: number;
+  /** Names of the devices attached (`dev_name`), in bufinfo order. */
+  attachments: string[];
+  /** Fences, in bufinfo order. */
+  fences: BufinfoFence[];
+}
+
+/** The `Total %d objects, %zu bytes` line. */
+export interface BufinfoTotals {
+  /** Number of buffers the kernel counted. */
+  objects: number;
+  /** Sum of their sizes. */
+  bytes: number;
+}
+
+/** A line the parser could not read. */
+export interface UnparsedLine {
+  /** 1-based line number. */
+  line: number;
+  /** The line as it was. */
+  text: string;
+}
+
+/** What {@link parseBufinfo} found. */
+export interface Bufinfo {
+  /** Whether the text looks like bufinfo at all (a `Dma-buf Objects:` line, the header, or a buffer row). */
+  recognized: boolean;
+  /** The format generation the text shows. */
+  generation: BufinfoGeneration;
+  /** The buffers, in bufinfo order (newest first). */
+  buffers: BufinfoBuffer[];
+  /** The final totals line; null when missing (a truncated file). */
+  totals: BufinfoTotals | null;
+  /** Lines not understood. */
+  unparsed: UnparsedLine[];
+}
+
+/** The 6.17+ placeholders `dma_fence_driver_name`/`dma_fence_timeline_name` return once a fence signalled. */
+const PLACEHOLDER_DRIVER = "detached-driver";
+const PLACEHOLDER_TIMELINE = "signaled-timeline";
+
+const OBJECTS_LINE = "Dma-buf Objects:";
+const ATTACHED_LINE = "Attached Devices:";
+const HEADER = /^\s*size\s+flags\s+mode\s+count\s+exp_name\s+ino(\s+name)?\s*$/;
+const DEC = /^\d+$/;
+const HEX = /^[0-9a-fA-F]+$/;
+// A row whose TABs were turned into runs of spaces: the exporter is one token, the name the rest.
+const SPACED_ROW = /^(\d+) +([0-9a-fA-F]+) +([0-9a-fA-F]+) +(\d+) +(\S+) +(\d+)(?: +(.*?))? *$/;
+const FENCE = /^\s*([A-Za-z]+) fence:(.*)$/;
+const FENCE_WITH_SEQ = /^(\S*) (.*) seq (\d+) (un)?signalled$/;
+const FENCE_NO_SEQ = /^(\S*) (.*) (un)?signalled$/;
+const FENCE_WITH_CONTEXT = /^(\d+) (.*) (\S*) seq (\d+) (un)?signalled$/;
+const DEVICES_TOTAL = /^Total (\d+) devices attached\s*$/;
+const OBJECTS_TOTAL = /^Total (\d+) objects, (\d+) bytes\s*$/;
+const USAGE_NAMES = new Set(["kernel", "write", "read", "bookkeep"]);
+
+interface RowFields {
+  size: string;
+  flags: string;
+  mode: string;
+  count: string;
+  exporter: string;
+  inode: string;
+  name: string;
+}
+
+function splitRow(line: string): RowFields | null {
+  const parts = line.split("\t");
+  if (parts.length >= 6) {
+    const [size, flags, mode, count, exporter, inode] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (DEC.test(size) && HEX.test(flags) && HEX.test(mode) && DEC.test(count) && DEC.test(inode)) {
+      // The name is everything after the sixth TAB, TABs included; a missing trailing TAB means "".
+      return { size, flags, mode, count, exporter, inode, name: parts.slice(6).join("\t") };
+    }
+  }
+  const spaced = SPACED_ROW.exec(line);
+  if (spaced === null) return null;
+  return {
+    size: spaced[1]!,
+    flags: spaced[2]!,
+    mode: spaced[3]!,
+    count: spaced[4]!,
+    exporter: spaced[5]!,
+    inode: spaced[6]!,
+    name: spaced[7] ?? "",
+  };
+}
+
+function knownName(name: string): string | null {
+  return name === "" || name === PLACEHOLDER_DRIVER || name === PLACEHOLDER_TIMELINE ? null : name;
+}
+
+/** Fence shapes seen, for the generation guess. */
+interface Seen {
+  header: boolean;
+  nameColumn: boolean;
+  spaceAfterColon: boolean;
+  seq: boolean;
+  usageNames: boolean;
+  newestNames: boolean;
+  namedSignalled: boolean;
+  noneName: boolean;
+}
+
+function parseFence(usageWord: string, body: string, seen: Seen): BufinfoFence | null {
+  const usage = usageWord.toLowerCase();
+  const spaced = body.startsWith(" ");
+  const text = spaced ? body.slice(1) : body;
+  let fence: BufinfoFence | null = null;
+  const withContext = USAGE_NAMES.has(usage) ? FENCE_WITH_CONTEXT.exec(text) : null;
+  if (withContext !== null) {
+    seen.newestNames = true;
+    fence = {
+      usage,
+      driver: knownName(withContext[3]!),
+      timeline: knownName(withContext[2]!),
+      seq: Number(withContext[4]),
+      signalled: withContext[5] === undefined,
+    };
+  } else {
+    const withSeq = FENCE_WITH_SEQ.exec(text);
+    if (withSeq !== null) {
+      seen.seq = true;
+      fence = {
+        usage,
+        driver: knownName(withSeq[1]!),
+        timeline: knownName(withSeq[2]!),
+        seq: Number(withSeq[3]),
+        signalled: withSeq[4] === undefined,
+      };
+    } else {
+      const noSeq = FENCE_NO_SEQ.exec(text);
+      if (noSeq === null) return null;
+      fence = {
+        usage,
+        driver: knownName(noSeq[1]!),
+        timeline: knownName(noSeq[2]!),
+        seq: null,
+        signalled: noSeq[3] === undefined,
+      };
+    }
+    if (fence.driver === null && fence.timeline === null && fence.signalled) seen.newestNames = true;
+    else if (fence.signalled) seen.namedSignalled = true;
+  }
+  if (spaced) seen.spaceAfterColon = true;
+  if (USAGE_NAMES.has(usage)) seen.usageNames = true;
+  return fence;
+}
+
+function generationOf(seen: Seen): BufinfoGeneration {
+  const newer = seen.nameColumn || seen.usageNames || seen.noneName;
+  if (newer) {
+    if (seen.newestNames) return "v6.17+";
+    if (seen.namedSignalled) return "v5.19-v6.16";
+    return "v5.19+";
+  }
+  if (!seen.header) return "unknown";
+  if (seen.spaceAfterColon && !seen.seq) return "v5.10-v5.15";
+  if (seen.seq) return "v5.16-v5.18";
+  return "v5.10-v5.18";
+}
+
+type State = "between" | "fences" | "attachments";
+
+/**
+ * Parses bufinfo text. Never throws; lines it cannot read are listed in `unparsed`, and text that is not
+ * bufinfo at all comes back with `recognized: false`.
+ */
+export function parseBufinfo(text: string): Bufinfo {
+  const buffers: BufinfoBuffer[] = [];
+  const unparsed: UnparsedLine[] = [];
+  let totals: BufinfoTotals | null = null;
+  let objectsLine = false;
+  let state: State = "between";
+  let current: BufinfoBuffer | null = null;
+  let justAfterRow = false;
+  const seen: Seen = {
+    header: false,
+    nameColumn: false,
+    spaceAfterColon: false,
+    seq: false,
+    usageNames: false,
+    newestNames: false,
+    namedSignalled: false,
+    noneName: false,
+  };
+  const lines = text.split("\n");
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
+    const afterRow = justAfterRow;
+    justAfterRow = false;
+    const trimmed = line.trim();
+    if (trimmed === "") continue;
+    if (trimmed === OBJECTS_LINE) {
+      objectsLine = true;
+      continue;
+    }
+    const header = HEADER.exec(line);
+    if (header !== null) {
+      seen.header = true;
+      seen.nameColumn = header[1] !== undefined;
+      continue;
+    }
+    const row = /^\d/.test(line) ? splitRow(line) : null;
+    if (row !== null) {
+      let name: string | null = row.name;
+      if (name === "<none>") {
+        seen.noneName = true;
+        name = null;
+      } else if (name === "" && !seen.nameColumn) {
+        name = null;
+      }
+      current = {
+        inode: Number(row.inode),
+        size: Number(row.size),
+        exporter: row.exporter,
+        name,
+        count: Number(row.count),
+        flags: parseInt(row.flags, 16),
+        mode: parseInt(row.mode, 16),
+        attachments: [],
+        fences: [],
+      };
+      buffers.push(current);
+      state = "fences";
+      justAfterRow = true;
+      continue;
+    }
+    const objects = OBJECTS_TOTAL.exec(trimmed);
+    if (objects !== null) {
+      totals = { objects: Number(objects[1]), bytes: Number(objects[2]) };
+      state = "between";
+      current = null;
+      continue;
+    }
+    if (current !== null && DEVICES_TOTAL.test(trimmed)) {
+      state = "between";
+      continue;
+    }
+    if (current !== null && trimmed === ATTACHED_LINE) {
+      state = "attachments";
+      continue;
+    }
+    if (current !== null && state === "attachments" && /^\s/.test(line)) {
+      current.attachments.push(trimmed);
+      continue;
+    }
+    if (current !== null && state === "fences") {
+      const fenceLine = FENCE.exec(line);
+      const fence = fenceLine === null ? null : parseFence(fenceLine[1]!, fenceLine[2]!, seen);
+      if (fence !== null) {
+        current.fences.push(fence);
+        continue;
+      }
+      // bufinfo prints names unescaped: a line right after a row that is none of the above continues the name.
+      if (afterRow && !/^\s/.test(line)) {
+        current.name = `${current.name ?? ""}\n${line}`;
+        justAfterRow = true;
+        continue;
+      }
+    }
+    unparsed.push({ line: i + 1, text: line });
+  }
+  const recognized = objectsLine || seen.header || buffers.length > 0;
+  return { recognized, generation: recognized ? generationOf(seen) : "unknown", buffers, totals, unparsed };
+}

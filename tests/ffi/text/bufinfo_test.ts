@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { parseBufinfo } from "../../../ffi/text/bufinfo.ts";
+
+const FIXTURES = new URL("./fixtures/bufinfo/", import.meta.url);
+
+/** Fixture name → the generation it must be detected as. Expected JSON sits beside each as `<name>.json`. */
+const CASES: Record<string, string> = {
+  v5_10: "v5.10-v5.15",
+  v5_16: "v5.16-v5.18",
+  v6_1: "v5.19-v6.16",
+  v6_17: "v6.17+",
+  edge_names: "v5.19-v6.16",
+  empty: "v5.19+",
+  truncated: "v5.19+",
+  spaces: "v5.19-v6.16",
+  garbage: "unknown",
+};
+
+function fixture(name: string): string {
+  return Deno.readTextFileSync(new URL(`${name}.txt`, FIXTURES));
+}
+
+for (const [name, generation] of Object.entries(CASES)) {
+  Deno.test(`parseBufinfo ${name}.txt gives the expected JSON`, () => {
+    const parsed = parseBufinfo(fixture(name));
+    const expected = JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, FIXTURES)));
+    assert.deepEqual(JSON.parse(JSON.stringify(parsed)), expected);
+    assert.equal(parsed.generation, generation);
+  });
+}
+
+Deno.test("parseBufinfo 5.10 trailing TAB is an unnamed buffer, 5.19 <none> too, 5.19 empty name stays empty", () => {
+  assert.equal(parseBufinfo(fixture("v5_10")).buffers[0]!.name, null);
+  assert.equal(parseBufinfo(fixture("v6_1")).buffers[0]!.name, null);
+  assert.equal(parseBufinfo(fixture("edge_names")).buffers[3]!.name, "");
+});
+
+Deno.test("parseBufinfo keeps exporters with commas, names with spaces, TABs and newlines, wide numbers", () => {
+  const [a, b, c, d] = parseBufinfo(fixture("edge_names")).buffers;
+  assert.equal(a!.exporter, "linux,cma");
+  assert.equal(a!.name, "front buffer 0");
+  assert.equal(a!.size, 134217728);
+  assert.equal(b!.name, "a\tb");
+  assert.equal(b!.size, 4294967296);
+  assert.equal(c!.name, "line1\nline2");
+  assert.equal(d!.inode, 1234567890);
+  assert.equal(d!.count, 123456789);
+});
+
+Deno.test("parseBufinfo maps 6.17+ placeholder names and empty names of signalled fences to null", () => {
+  const [first, second] = parseBufinfo(fixture("v6_17")).buffers;
+  assert.deepEqual(first!.fences[0], {
+    usage: "write",
+    driver: null,
+    timeline: null,
+    seq: 5809165,
+    signalled: true,
+  });
+  assert.deepEqual(second!.fences[1], {
+    usage: "write",
+    driver: "sw_sync",
+    timeline: "my timeline",
+    seq: 4,
+    signalled: false,
+  });
+});
+
+Deno.test("parseBufinfo reads CRLF copies like the original", () => {
+  const text = fixture("v6_1");
+  assert.deepEqual(parseBufinfo(text.replaceAll("\n", "\r\n")), parseBufinfo(text));
+});
+
+Deno.test("parseBufinfo reports unparsed lines with their numbers and keeps going", () => {
+  const text = fixture("v6_1").replace(
+    "\tAttached Devices:\n\tvgem",
+    "\tAttached Devices:\n\tvgem\nnonsense here",
+  );
+  const parsed = parseBufinfo(text);
+  assert.equal(parsed.buffers.length, 2);
+  assert.deepEqual(parsed.unparsed, [{ line: 14, text: "nonsense here" }]);
+});
+
+Deno.test("parseBufinfo on empty text and on non-bufinfo is not recognized", () => {
+  assert.equal(parseBufinfo("").recognized, false);
+  assert.equal(parseBufinfo("\n\n").recognized, false);
+  assert.equal(parseBufinfo(fixture("garbage")).recognized, false);
+  assert.equal(parseBufinfo('{"source": "debugfs"}').recognized, false);
+});
+
+/** mulberry32: a small seeded PRNG, so a failing fuzz case can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ALPHABET = [
+  "\t",
+  "\n",
+  " ",
+  "0",
+  "9",
+  "f",
+  ":",
+  ",",
+  "<",
+  ">",
+  "-",
+  "\r",
+  "\u00e9",
+  "\0",
+  "Total ",
+  " fence:",
+];
+
+function mutate(text: string, random: () => number): string {
+  const pick = (n: number) => Math.floor(random() * n);
+  let out = text;
+  const steps = 1 + pick(6);
+  for (let s = 0; s < steps; s++) {
+    const at = pick(out.length + 1);
+    switch (pick(6)) {
+      case 0:
+        out = out.slice(0, at) + out.slice(at + 1 + pick(8));
+        break;
+      case 1:
+        out = out.slice(0, at) + ALPHABET[pick(ALPHABET.length)]! + out.slice(at);
+        break;
+      case 2: {
+        const lines = out.split("\n");
+        const i = pick(lines.length);
+        lines.splice(pick(lines.length), 0, lines[i]!);
+        out = lines.join("\n");
+        break;
+      }
+      case 3:
+        out = out.slice(0, at);
+        break;
+      case 4: {
+        const lines = out.split("\n");
+        const i = pick(lines.length);
+        const j = pick(lines.length);
+        [lines[i], lines[j]] = [lines[j]!, lines[i]!];
+        out = lines.join("\n");
+        break;
+      }
+      default:
+        out = out.slice(0, at) + String(pick(10 ** pick(25))) + out.slice(at);
+    }
+  }
+  return out;
+}
+
+Deno.test("parseBufinfo never throws on mutated fixtures (seeded fuzz)", () => {
+  const seed = 0x5eed;
+  const random = prng(seed);
+  const sources = Object.keys(CASES).map(fixture);
+  for (let i = 0; i < 5000; i++) {
+    const input = mutate(sources[i % sources.length]!, random);
+    let parsed;
+    try {
+      parsed = parseBufinfo(input);
+    } catch (error) {
+      throw new Error(`seed ${seed}, iteration ${i}: threw ${error} on ${JSON.stringify(input)}`);
+    }
+    const lineCount = input.split("\n").length;
+    for (const u of parsed.unparsed) assert.ok(u.line >= 1 && u.line <= lineCount, `iteration ${i}`);
+    for (const b of parsed.buffers) {
+      assert.ok(
+        Number.isFinite(b.size) && Number.isFinite(b.inode) && Number.isFinite(b.count),
+        `iteration ${i}`,
+      );
+    }
+  }
+});
