@@ -88,8 +88,12 @@ function isGone(error: unknown): boolean {
   return error instanceof SyscallError && GONE.some((name) => error.is(name));
 }
 
-/** Deno's directory listing, with its errors turned into the project's {@link SyscallError}. */
-function listDir(path: string): string[] {
+/**
+ * The names in directory `path` (Deno's listing, which covers /proc and /sys under `--allow-all`), with its
+ * errors turned into the project's {@link SyscallError} (`readdir on <path> failed: EACCES`).
+ * @throws {SyscallError}
+ */
+export function listDir(path: string): string[] {
   try {
     return [...Deno.readDirSync(path)].map((entry) => entry.name);
   } catch (error) {
