@@ -99,9 +99,12 @@ function firstLine(text: string): string {
 
 /**
  * The message for an error: one line (`dmabuf: <message>[; <hint>]`), or with `verbose` the stack and the
- * chain of causes as well. Unexpected errors say so and point at `--verbose`.
+ * chain of causes as well. Unexpected errors say so and point at `--verbose`. {@link Exit} gives "" (nothing
+ * to print).
  */
 export function formatError(error: unknown, verbose: boolean): string {
+  // Exit is quiet by definition: the command has already said what happened.
+  if (error instanceof Exit) return "";
   if (!(error instanceof Error)) return `dmabuf: ${firstLine(String(error))}`;
   const hint = error instanceof CliError && error.hint !== undefined ? `; ${error.hint}` : "";
   const prefix = isExpected(error) ? "" : "internal error: ";

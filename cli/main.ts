@@ -54,7 +54,13 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
     stderr: {
       isTerminal: io.stderr.isTerminal,
       // stricli ends messages without a newline in some paths; every message here is a whole line.
-      write: (text: string) => io.stderr.write(text.endsWith("\n") ? text : text + "\n"),
+      // An empty message (a quiet Exit) prints nothing rather than a blank line.
+      write: (text: string) => {
+        // deno-lint-ignore no-control-regex
+        if (text.replace(/\x1b\[[0-9;]*m/g, "").trim() !== "") {
+          io.stderr.write(text.endsWith("\n") ? text : text + "\n");
+        }
+      },
     },
     env: {
       STRICLI_SKIP_VERSION_CHECK: "1",
