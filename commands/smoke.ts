@@ -1,0 +1,92 @@
+/**
+ * `dmabuf smoke`: the board bring-up battery (see {@link smokeBattery}), reported for people or lab runners
+ * (human, TAP 13, JUnit XML, JSON). Exits 0 only when no check failed.
+ * @module
+ */
+
+import type { CommonFlags, DmabufContext } from "../cli/context.ts";
+import { Exit, ExitCode, UsageError } from "../cli/errors.ts";
+import { HEAP_DIR } from "../ffi/dma_heap.ts";
+import { type Check, runCheck, smokeBattery, smokeTargets } from "./smoke_checks.ts";
+import {
+  type CheckResult,
+  renderReport,
+  type Report,
+  type ReportFormat,
+  summarize,
+} from "./report_format.ts";
+
+/** Flags of `dmabuf smoke`. */
+export interface SmokeFlags extends CommonFlags {
+  /** Only these heaps (repeatable); `udmabuf` selects udmabuf. All heaps and udmabuf when absent. */
+  readonly heap?: readonly string[];
+  /** Directory of heap device nodes (default /dev/dma_heap). */
+  readonly heapDir?: string;
+  /** Report format. */
+  readonly format?: ReportFormat;
+  /** Write the report to this file instead of stdout. */
+  readonly output?: string;
+}
+
+/** The suite name in reports. */
+export const SMOKE_SUITE = "dmabuf smoke";
+
+/** ANSI: carriage return and erase to the end of the line, for the progress line. */
+const CLEAR_LINE = "\r\x1b[K";
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+/** Runs the checks in order, showing `[n/N] heap: check` on stderr when it is a terminal. */
+function runAll(this: DmabufContext, checks: readonly Check[]): CheckResult[] {
+  const stderr = this.io.stderr;
+  const results: CheckResult[] = [];
+  checks.forEach((check, index) => {
+    if (stderr.isTerminal) {
+      stderr.write(`${CLEAR_LINE}[${index + 1}/${checks.length}] ${check.group}: ${check.name}`);
+    }
+    results.push(runCheck(check));
+  });
+  if (stderr.isTerminal) stderr.write(CLEAR_LINE);
+  return results;
+}
+
+/** Runs the battery and reports it. */
+export function smoke(this: DmabufContext, flags: SmokeFlags): void {
+  if (flags.json && flags.format !== undefined && flags.format !== "json") {
+    throw new UsageError(`--json conflicts with --format ${flags.format}: give one of them`);
+  }
+  const format: ReportFormat = flags.json ? "json" : flags.format ?? "human";
+  const out = this.output(flags);
+  const heapDir = flags.heapDir ?? HEAP_DIR;
+  const startedAt = new Date();
+  const start = performance.now();
+  const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
+  const checks = smokeBattery({ targets, heapDir });
+  const results = runAll.call(this, checks);
+  const report: Report = {
+    suite: SMOKE_SUITE,
+    kernel: Deno.osRelease(),
+    hostname: hostname(),
+    startedAt: startedAt.toISOString(),
+    durationMs: performance.now() - start,
+    results,
+  };
+  const summary = summarize(results);
+  if (flags.output === undefined) {
+    const text = renderReport(report, format, { color: out.color && format === "human" });
+    this.io.stdout.write(text);
+  } else {
+    Deno.writeTextFileSync(flags.output, renderReport(report, format));
+    out.note(
+      `dmabuf: smoke: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped; ` +
+        `${format} report written to ${flags.output}`,
+    );
+  }
+  if (summary.failed > 0) throw new Exit(ExitCode.FAILURE);
+}
