@@ -1,0 +1,242 @@
+/**
+ * `dmabuf map`: map a dma-buf and read, write, fill or verify a range of it inside a `DMA_BUF_IOCTL_SYNC`
+ * bracket of the matching direction.
+ * @module
+ */
+
+import type { CommonFlags, DmabufContext } from "../cli/context.ts";
+import { CliError, Exit, UsageError } from "../cli/errors.ts";
+import { formatBytes } from "../cli/output.ts";
+import type { Access, DmaBuf } from "../ffi/dma_buf.ts";
+import { formatPattern, type Pattern } from "../ffi/pattern.ts";
+import { type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+
+/** Flags of `dmabuf map`. */
+export interface MapFlags extends CommonFlags, BufferSelectFlags {
+  /** Read the range: a hexdump on stdout, or raw bytes into `--out`. */
+  readonly read: boolean;
+  /** Start of the range in bytes. */
+  readonly offset?: number;
+  /** Length of the range in bytes. */
+  readonly length?: number;
+  /** Write the range's bytes to this file instead of a hexdump. */
+  readonly out?: string;
+  /** Copy this file's bytes into the buffer at `--offset`. */
+  readonly write?: string;
+  /** Fill the range with a pattern. */
+  readonly fill?: Pattern;
+  /** Check the range against a pattern. */
+  readonly verify?: Pattern;
+  /** Skip the SYNC bracket. */
+  readonly noSync: boolean;
+}
+
+/** How many bytes a hexdump shows when `--length` is not given. */
+export const HEXDUMP_DEFAULT_LIMIT = 4096;
+
+/** Bytes per hexdump line. */
+const HEXDUMP_WIDTH = 16;
+
+/** The operation a map run performs. */
+export type MapAction = "read" | "write" | "fill" | "verify";
+
+/**
+ * The one action the flags ask for (`--read` when none, or when only `--out` is given).
+ * @throws {UsageError} when they ask for more than one
+ */
+export function mapAction(flags: MapFlags): MapAction {
+  const asked: MapAction[] = [];
+  if (flags.read || flags.out !== undefined) asked.push("read");
+  if (flags.write !== undefined) asked.push("write");
+  if (flags.fill !== undefined) asked.push("fill");
+  if (flags.verify !== undefined) asked.push("verify");
+  if (asked.length > 1) {
+    throw new UsageError(
+      `Choose one of --read, --write, --fill, --verify: got ${asked.map((a) => `--${a}`).join(", ")}`,
+    );
+  }
+  return asked[0] ?? "read";
+}
+
+/** A byte range of a buffer. */
+export interface Range {
+  /** Start in bytes. */
+  offset: number;
+  /** Length in bytes. */
+  length: number;
+}
+
+/**
+ * The range `offset`/`length` name in a buffer of `size` bytes (`length` defaults to the rest, or to `limit`
+ * when one is given).
+ * @throws {UsageError} when the range does not lie inside the buffer
+ */
+export function resolveRange(
+  size: number,
+  request: { offset?: number; length?: number; limit?: number },
+): Range {
+  const offset = request.offset ?? 0;
+  if (offset >= size) {
+    throw new UsageError(
+      `Offset ${offset} is outside the buffer: it is ${size} bytes (last offset ${size - 1})`,
+    );
+  }
+  const rest = size - offset;
+  const length = request.length ?? Math.min(rest, request.limit ?? rest);
+  if (length > rest) {
+    throw new UsageError(`Range ${offset}+${length} is outside the buffer: it is ${size} bytes`);
+  }
+  return { offset, length };
+}
+
+/** Bytes as lowercase hex pairs separated by spaces: `00 01 a5`. */
+export function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/**
+ * `hexdump -C` style lines for `bytes` that start at buffer offset `base`: 8-digit hex offset, 16 bytes in two
+ * groups, the printable ASCII between bars; runs of identical lines collapse to `*`; the last line is the
+ * end offset.
+ */
+export function hexdump(bytes: Uint8Array, base = 0): string[] {
+  const lines: string[] = [];
+  let previous: string | null = null;
+  let starred = false;
+  for (let i = 0; i < bytes.length; i += HEXDUMP_WIDTH) {
+    const row = bytes.subarray(i, i + HEXDUMP_WIDTH);
+    const hex = hexBytes(row);
+    if (hex === previous && row.length === HEXDUMP_WIDTH) {
+      if (!starred) lines.push("*");
+      starred = true;
+      continue;
+    }
+    previous = hex;
+    starred = false;
+    const left = hexBytes(row.subarray(0, 8)).padEnd(23);
+    const right = hexBytes(row.subarray(8)).padEnd(23);
+    const ascii = Array.from(row, (b) => b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".").join("");
+    lines.push(`${(base + i).toString(16).padStart(8, "0")}  ${left}  ${right}  |${ascii}|`);
+  }
+  lines.push((base + bytes.length).toString(16).padStart(8, "0"));
+  return lines;
+}
+
+/** The CPU access an action needs: reads for read/verify, writes for write/fill. */
+function accessOf(action: MapAction): Access {
+  return action === "read" || action === "verify" ? "read" : "write";
+}
+
+/** Runs `body` between `DMA_BUF_SYNC_START` and `DMA_BUF_SYNC_END` for `access` (END even when it throws). */
+function bracket<T>(buffer: DmaBuf, access: Access, body: () => T): T {
+  buffer.sync("start", access);
+  try {
+    return body();
+  } finally {
+    buffer.sync("end", access);
+  }
+}
+
+function readInput(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch (error) {
+    throw new CliError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Maps the selected buffer and performs the action on the range. */
+export function map(this: DmabufContext, flags: MapFlags): void {
+  const action = mapAction(flags);
+  if (action !== "read" && flags.out !== undefined) throw new UsageError("--out goes with --read");
+  const input = flags.write === undefined ? null : readInput(flags.write);
+  if (input !== null && flags.length !== undefined) {
+    throw new UsageError("--length does not go with --write: the file's length is written");
+  }
+  if (input !== null && input.length === 0) throw new UsageError(`Nothing to write: ${flags.write} is empty`);
+  const out = this.output(flags);
+  using buffer = selectBuffer(flags);
+  const size = buffer.size();
+  const capped = action === "read" && flags.out === undefined && flags.length === undefined;
+  const range = resolveRange(size, {
+    ...(flags.offset === undefined ? {} : { offset: flags.offset }),
+    ...(input !== null
+      ? { length: input.length }
+      : flags.length === undefined
+      ? {}
+      : { length: flags.length }),
+    ...(capped ? { limit: HEXDUMP_DEFAULT_LIMIT } : {}),
+  });
+  const access = accessOf(action);
+  using mapping = buffer.map({ write: access === "write" });
+  const run = <T>(body: () => T): T => flags.noSync ? body() : bracket(buffer, access, body);
+  const common = { fd: buffer.fd, size, offset: range.offset, length: range.length, synced: !flags.noSync };
+  switch (action) {
+    case "read": {
+      const bytes = run(() => mapping.read(range.offset, range.length));
+      if (flags.out !== undefined) {
+        Deno.writeFileSync(flags.out, bytes);
+        if (out.json) out.data({ action, ...common, out: flags.out });
+        else {out.note(
+            `dmabuf: wrote ${formatBytes(bytes.length)} from offset ${range.offset} to ${flags.out}`,
+          );}
+      } else if (out.json) {
+        out.data({
+          action,
+          ...common,
+          hex: Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
+        });
+      } else {
+        for (const line of hexdump(bytes, range.offset)) out.line(line);
+        if (capped && range.length < size - range.offset) {
+          out.note(
+            `dmabuf: showed ${range.length} of ${size - range.offset} bytes; use --length or --out for more`,
+          );
+        }
+      }
+      return;
+    }
+    case "write": {
+      run(() => mapping.write(range.offset, input!));
+      if (out.json) out.data({ action, ...common, from: flags.write });
+      else out.line(`wrote ${range.length} bytes from ${flags.write} at offset ${range.offset}`);
+      return;
+    }
+    case "fill": {
+      run(() => mapping.fill(flags.fill!, range.offset, range.length));
+      const pattern = formatPattern(flags.fill!);
+      if (out.json) out.data({ action, ...common, pattern });
+      else out.line(`filled ${range.length} bytes at offset ${range.offset} with ${pattern}`);
+      return;
+    }
+    case "verify": {
+      const mismatch = run(() => mapping.verify(flags.verify!, range.offset, range.length));
+      const pattern = formatPattern(flags.verify!);
+      if (out.json) {
+        out.data({
+          action,
+          ...common,
+          pattern,
+          match: mismatch === null,
+          mismatch: mismatch === null ? null : {
+            offset: mismatch.offset,
+            expected: hexBytes(mismatch.expected),
+            actual: hexBytes(mismatch.actual),
+          },
+        });
+        if (mismatch !== null) throw new Exit(1);
+        return;
+      }
+      if (mismatch !== null) {
+        throw new CliError(
+          `Verify against ${pattern} failed at offset ${mismatch.offset} (0x${
+            mismatch.offset.toString(16)
+          }): ` +
+            `expected ${hexBytes(mismatch.expected)}, found ${hexBytes(mismatch.actual)}`,
+        );
+      }
+      out.line(`verified ${range.length} bytes at offset ${range.offset} against ${pattern}`);
+      return;
+    }
+  }
+}
