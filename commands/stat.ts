@@ -1,0 +1,228 @@
+/**
+ * `dmabuf stat`: what dma-bufs exist, how big, from which exporter, named what, attached to which devices,
+ * waiting on which fences, held by which processes — from debugfs bufinfo, sysfs stats or a /proc scan, or
+ * offline from a saved bufinfo; with a refreshing `--watch` and a `--compare` against a saved snapshot.
+ * @module
+ */
+
+import type { CommonFlags, DmabufContext } from "../cli/context.ts";
+import { UsageError } from "../cli/errors.ts";
+import type { Output } from "../cli/output.ts";
+import {
+  readSnapshotFile,
+  type Snapshot,
+  type SourceChoice,
+  type StatBuffer,
+  takeSnapshot,
+  withScan,
+} from "./stat_snapshot.ts";
+import {
+  attribute,
+  type Attribution,
+  bufferJson,
+  difference,
+  printable,
+  renderBuffers,
+  renderDifference,
+  renderProcesses,
+  renderTotals,
+  select,
+  type Selection,
+  snapshotJson,
+  type SortKey,
+  sourceLine,
+  totalsOf,
+} from "./stat_view.ts";
+
+/** Flags of `dmabuf stat`. */
+export interface StatFlags extends CommonFlags {
+  /** Where to read the live system's buffers from. */
+  readonly source: SourceChoice;
+  /** A bufinfo (or saved `stat --json`) to analyse offline; `-` = stdin. */
+  readonly input?: string;
+  /** Per-process attribution. */
+  readonly procs: boolean;
+  /** Order of the buffer list. */
+  readonly sort: SortKey;
+  /** Only this exporter. */
+  readonly exporter?: string;
+  /** Only names matching this glob. */
+  readonly name?: string;
+  /** Only buffers of at least this size. */
+  readonly minSize?: number;
+  /** Refresh every this many ms. */
+  readonly watch?: number;
+  /** With --watch: stop after this many refreshes. */
+  readonly iterations?: number;
+  /** A saved `stat --json` or bufinfo to compare with. */
+  readonly compare?: string;
+}
+
+/** The default `--watch` interval in ms. */
+export const DEFAULT_WATCH_MS = 2000;
+
+/** Clears a terminal and homes the cursor (ANSI). */
+const CLEAR_SCREEN = "\x1b[H\x1b[2J";
+
+/** How many unparsed lines a warning quotes without --verbose. */
+const UNPARSED_SHOWN = 3;
+
+function selectionOf(flags: StatFlags): Selection {
+  return { sort: flags.sort, exporter: flags.exporter, name: flags.name, minSize: flags.minSize };
+}
+
+function isFiltered(flags: StatFlags): boolean {
+  return flags.exporter !== undefined || flags.name !== undefined || flags.minSize !== undefined;
+}
+
+function checkFlags(flags: StatFlags): void {
+  if (flags.input !== undefined) {
+    if (flags.source !== "auto") throw new UsageError("--source and --input exclude each other");
+    if (flags.procs) {
+      throw new UsageError(
+        "--procs needs this system's /proc: it cannot attribute a bufinfo read with --input",
+      );
+    }
+    if (flags.input === "-" && flags.watch !== undefined) {
+      throw new UsageError("--watch cannot re-read stdin: give --input a file");
+    }
+  }
+  if (flags.compare !== undefined && flags.watch !== undefined) {
+    throw new UsageError("--compare and --watch exclude each other (--watch already shows what changed)");
+  }
+  if (flags.iterations !== undefined && flags.watch === undefined) {
+    throw new UsageError("--iterations only applies to --watch");
+  }
+}
+
+/** Warnings about how complete a bufinfo was. */
+function warnAboutInput(out: Output, snapshot: Snapshot, filtered: boolean): void {
+  const { unparsed } = snapshot;
+  if (unparsed.length > 0) {
+    const shown = out.verbose ? unparsed : unparsed.slice(0, UNPARSED_SHOWN);
+    const lines = shown.map((u) => `line ${u.line}: ${printable(u.text)}`).join("; ");
+    const more = shown.length < unparsed.length ? `; ${unparsed.length - shown.length} more (--verbose)` : "";
+    out.warn(`${unparsed.length} lines of ${snapshot.sourcePath} not understood: ${lines}${more}`);
+  }
+  if (snapshot.generation === null) return;
+  const reported = snapshot.reportedTotals;
+  if (reported === null) {
+    out.warn(`${snapshot.sourcePath} has no 'Total N objects' line: it looks truncated`);
+  } else if (!filtered && reported.objects !== snapshot.buffers.length) {
+    out.warn(`bufinfo says ${reported.objects} objects but ${snapshot.buffers.length} were read`);
+  }
+}
+
+interface View {
+  snapshot: Snapshot;
+  buffers: StatBuffer[];
+  attribution: Attribution | null;
+}
+
+function view(snapshot: Snapshot, flags: StatFlags): View {
+  const withProcs = flags.procs ? withScan(snapshot) : snapshot;
+  const buffers = select(withProcs.buffers, selectionOf(flags));
+  const attribution = flags.procs ? attribute(buffers, withProcs.scan!) : null;
+  return { snapshot: withProcs, buffers, attribution };
+}
+
+function renderView(out: Output, v: View, marks?: Map<number, string>, extra: StatBuffer[] = []): void {
+  const rows = [...v.buffers, ...extra];
+  if (rows.length === 0) out.line(v.snapshot.buffers.length === 0 ? "No dma-bufs." : "No dma-buf matches.");
+  else {
+    renderBuffers(out, rows, {
+      ...(marks === undefined ? {} : { marks }),
+      ...(v.attribution === null ? {} : { holders: v.attribution.holders }),
+    });
+  }
+  renderTotals(out, totalsOf(v.buffers));
+  if (v.attribution !== null) renderProcesses(out, v.attribution, v.buffers);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/** Shows the system's dma-bufs. */
+export async function stat(this: DmabufContext, flags: StatFlags): Promise<void> {
+  checkFlags(flags);
+  const out = this.output(flags);
+  const take = async (): Promise<Snapshot> =>
+    flags.input === undefined ? takeSnapshot(flags.source) : await readSnapshotFile(flags.input);
+
+  if (flags.compare !== undefined) {
+    const current = view(await take(), flags);
+    const base = await readSnapshotFile(flags.compare);
+    const diff = difference(select(base.buffers, selectionOf(flags)), current.buffers);
+    warnAboutInput(out, current.snapshot, isFiltered(flags));
+    if (out.json) {
+      out.data({
+        source: current.snapshot.source,
+        sourcePath: current.snapshot.sourcePath,
+        compareWith: flags.compare,
+        added: diff.added.map((b) => bufferJson(b)),
+        freed: diff.freed.map((b) => bufferJson(b)),
+        bytesDelta: diff.bytesDelta,
+      });
+      return;
+    }
+    out.line(sourceLine(current.snapshot));
+    out.line(`Compared with ${flags.compare}`);
+    renderDifference(out, diff);
+    return;
+  }
+
+  if (flags.watch === undefined) {
+    const v = view(await take(), flags);
+    for (const why of v.snapshot.fallbacks) out.note(`dmabuf: not using ${why}`);
+    warnAboutInput(out, v.snapshot, isFiltered(flags));
+    if (out.json) out.data(snapshotJson(v.snapshot, v.buffers, v.attribution));
+    else {
+      out.line(sourceLine(v.snapshot));
+      out.line();
+      renderView(out, v);
+    }
+    return;
+  }
+
+  const signal = this.interrupt();
+  const redraw = this.io.stdout.isTerminal && !out.json;
+  let previous: StatBuffer[] | null = null;
+  for (let round = 1; !signal.aborted; round++) {
+    const v = view(await take(), flags);
+    const diff = previous === null ? null : difference(previous, v.buffers);
+    if (out.json) {
+      out.data({
+        ...snapshotJson(v.snapshot, v.buffers, v.attribution),
+        time: new Date().toISOString(),
+        added: diff?.added.map((b) => b.inode) ?? [],
+        freed: diff?.freed.map((b) => b.inode) ?? [],
+      });
+    } else {
+      if (redraw) this.io.stdout.write(CLEAR_SCREEN);
+      else if (round > 1) out.line();
+      const change = diff === null
+        ? ""
+        : `: ${diff.added.length} appeared (+), ${diff.freed.length} disappeared (-)`;
+      out.line(sourceLine(v.snapshot));
+      out.line(`${new Date().toLocaleTimeString()}, every ${flags.watch / 1000} s${change}; Ctrl-C ends`);
+      out.line();
+      const marks = new Map<number, string>();
+      for (const b of diff?.added ?? []) marks.set(b.inode, "+");
+      for (const b of diff?.freed ?? []) marks.set(b.inode, "-");
+      renderView(out, v, marks, diff?.freed ?? []);
+    }
+    previous = v.buffers;
+    if (flags.iterations !== undefined && round >= flags.iterations) break;
+    await sleep(flags.watch, signal);
+  }
+}
