@@ -1,0 +1,265 @@
+import assert from "node:assert/strict";
+import { runCli } from "../run_cli.ts";
+
+const FIXTURES = new URL("../ffi/text/fixtures/bufinfo/", import.meta.url).pathname;
+const fixture = (name: string) => `${FIXTURES}${name}.txt`;
+
+function tempFile(text: string, suffix = ".txt"): string {
+  const path = Deno.makeTempFileSync({ prefix: "dmabuf-stat-test-", suffix });
+  Deno.writeTextFileSync(path, text);
+  return path;
+}
+
+/** The rows of the first table in human output (header first), up to the first blank line after it. */
+function firstTable(stdout: string): string[] {
+  const lines = stdout.split("\n");
+  const start = lines.findIndex((l) => l.includes("INODE"));
+  const end = lines.indexOf("", start);
+  return lines.slice(start, end);
+}
+
+Deno.test("stat --input v6_1.txt prints the source, a table and totals", async () => {
+  const { code, stdout, stderr } = await runCli(["stat", "--input", fixture("v6_1")]);
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.equal(
+    stdout.split("\n")[0],
+    `Source: file (${fixture("v6_1")}, bufinfo format v5.19-v6.16)`,
+  );
+  const table = firstTable(stdout);
+  assert.match(table[0]!, /INODE\s+SIZE\s+EXPORTER\s+NAME\s+COUNT\s+ATTACHED\s+FENCES/);
+  assert.match(
+    table[1]!,
+    /^\s+4\s+4 MiB\s+reserved\s+stat-test\s+3\s+vgem\s+1 kernel, 1 read \(signalled\)$/,
+  );
+  assert.match(table[2]!, /^\s+5\s+1 MiB\s+system\s+<none>\s+2\s+-\s+1 write \(1 unsignalled\)$/);
+  assert.match(stdout, /\nEXPORTER\s+BUFFERS\s+SIZE\nreserved\s+1\s+4 MiB\nsystem\s+1\s+1 MiB\n/);
+  assert.match(stdout, /\nTotal: 2 buffers, 5 MiB \(5242880 bytes\)\n$/);
+});
+
+Deno.test("stat --input --json has the documented shape with exact values", async () => {
+  const { code, stdout } = await runCli(["stat", "--input", fixture("v5_10"), "--json", "--sort", "inode"]);
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(stdout), {
+    source: "file",
+    sourcePath: fixture("v5_10"),
+    generation: "v5.10-v5.15",
+    buffers: [
+      {
+        inode: 18,
+        size: 4096,
+        exporter: "system",
+        name: null,
+        count: 3,
+        flags: 2,
+        mode: 0x80007,
+        attachments: ["vgem"],
+        fences: [
+          { usage: "exclusive", driver: "sw_sync", timeline: "deno", seq: null, signalled: false },
+          { usage: "shared", driver: "vgem", timeline: "unbound", seq: null, signalled: true },
+        ],
+      },
+      {
+        inode: 18758,
+        size: 1048576,
+        exporter: "ion",
+        name: "CAMERA",
+        count: 1,
+        flags: 0,
+        mode: 0x80005,
+        attachments: [],
+        fences: [],
+      },
+    ],
+    totals: {
+      count: 2,
+      bytes: 1052672,
+      byExporter: { system: { count: 1, bytes: 4096 }, ion: { count: 1, bytes: 1048576 } },
+    },
+    unparsed: [],
+  });
+});
+
+async function inodes(args: string[]): Promise<number[]> {
+  const { code, stdout, stderr } = await runCli([
+    "stat",
+    "--input",
+    fixture("edge_names"),
+    "--json",
+    ...args,
+  ]);
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout).buffers.map((b: { inode: number }) => b.inode);
+}
+
+Deno.test("stat --sort orders by size (default), inode, exporter, name, count", async () => {
+  assert.deepEqual(await inodes([]), [102, 101, 1234567890, 103]);
+  assert.deepEqual(await inodes(["--sort", "inode"]), [101, 102, 103, 1234567890]);
+  assert.deepEqual(await inodes(["--sort", "exporter"]), [101, 102, 103, 1234567890]);
+  assert.deepEqual(await inodes(["--sort", "name"]), [1234567890, 102, 101, 103]);
+  assert.deepEqual(await inodes(["--sort", "count"]), [1234567890, 101, 102, 103]);
+});
+
+Deno.test("stat --exporter, --name GLOB and --min-size filter, and totals follow the filter", async () => {
+  assert.deepEqual(await inodes(["--exporter", "linux,cma"]), [101]);
+  assert.deepEqual(await inodes(["--name", "front*"]), [101]);
+  assert.deepEqual(await inodes(["--name", "line?\nline[0-9]"]), [103]);
+  assert.deepEqual(await inodes(["--min-size", "1M"]), [102, 101]);
+  assert.deepEqual(await inodes(["--exporter", "nope"]), []);
+  const unnamed = await runCli(["stat", "--input", fixture("v6_1"), "--name", "<none>", "--json"]);
+  const doc = JSON.parse(unnamed.stdout);
+  assert.deepEqual(doc.buffers.map((b: { inode: number }) => b.inode), [5]);
+  assert.deepEqual(doc.totals, {
+    count: 1,
+    bytes: 1048576,
+    byExporter: { system: { count: 1, bytes: 1048576 } },
+  });
+});
+
+Deno.test("stat table stays aligned with long names, TABs and newlines in names", async () => {
+  const long = "a-very-long-buffer-name-31-char";
+  const text = Deno.readTextFileSync(fixture("edge_names")).replace("front buffer 0", long);
+  const { stdout } = await runCli(["stat", "--input", tempFile(text)]);
+  const table = firstTable(stdout);
+  assert.equal(table.length, 5);
+  const header = table[0]!;
+  for (const column of ["NAME", "ATTACHED", "FENCES"]) { // left-aligned: every cell starts under the header
+    const at = header.indexOf(column);
+    for (const row of table.slice(1)) {
+      assert.ok(row[at - 1] === " " && row[at] !== " ", `${column} column in ${JSON.stringify(row)}`);
+    }
+  }
+  const countEnd = header.indexOf("COUNT") + "COUNT".length; // right-aligned: every cell ends under it
+  for (const row of table.slice(1)) {
+    assert.ok(row[countEnd - 1] !== " " && row[countEnd] === " ", `COUNT column in ${JSON.stringify(row)}`);
+  }
+  assert.ok(table.every((row) => !row.includes("\t")));
+  assert.ok(table.some((row) => row.includes(long)));
+});
+
+Deno.test("stat --input garbage exits 1 with a one-line message", async () => {
+  const { code, stdout, stderr } = await runCli(["stat", "--input", fixture("garbage")]);
+  assert.equal(code, 1);
+  assert.equal(stdout, "");
+  assert.equal(
+    stderr,
+    `dmabuf: ${fixture("garbage")} is not a bufinfo or a dmabuf stat --json document: ` +
+      "no 'Dma-buf Objects:' line, header or buffer row found\n",
+  );
+  const empty = await runCli(["stat", "--input", tempFile("")]);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /it is empty\n$/);
+  const missing = await runCli(["stat", "--input", "/nonexistent/bufinfo"]);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, "dmabuf: Cannot read /nonexistent/bufinfo: no such file\n");
+});
+
+Deno.test("stat --input of a truncated bufinfo warns about the cut and the unparsed line", async () => {
+  const { code, stdout, stderr } = await runCli(["stat", "--input", fixture("truncated"), "--json"]);
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(stdout).unparsed, [{ line: 8, text: "00004096\t000000" }]);
+  assert.match(stderr, /warning: 1 lines of .* not understood: line 8: 00004096\\t000000\n/);
+  assert.match(stderr, /has no 'Total N objects' line: it looks truncated\n/);
+});
+
+Deno.test("stat usage errors: --procs or --source with --input, --compare with --watch", async () => {
+  for (
+    const args of [
+      ["--input", fixture("v6_1"), "--procs"],
+      ["--input", fixture("v6_1"), "--source", "sysfs"],
+      ["--input", fixture("v6_1"), "--compare", fixture("v6_1"), "--watch", "1s"],
+      ["--iterations", "2"],
+      ["--sort", "colour"],
+      ["--min-size", "-1"],
+    ]
+  ) {
+    const { code, stderr } = await runCli(["stat", ...args]);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+  }
+});
+
+/** v6_1 with the unnamed 1 MiB buffer (inode 5) freed and a 64 KiB udmabuf (inode 6) added. */
+function laterBufinfo(): string {
+  const text = Deno.readTextFileSync(fixture("v6_1"));
+  const start = text.indexOf("01048576");
+  const end = text.indexOf("00004194304".slice(3));
+  return text.slice(0, start) + "00065536\t00000002\t00080007\t00000001\tudmabuf\t00000006\tnew one\n" +
+    "\tAttached Devices:\nTotal 0 devices attached\n\n" + text.slice(end).replace(
+      "Total 2 objects, 5242880 bytes",
+      "Total 2 objects, 4259840 bytes",
+    );
+}
+
+Deno.test("stat --compare with a saved --json and with a raw bufinfo shows added and freed buffers", async () => {
+  const saved = await runCli(["stat", "--input", fixture("v6_1"), "--json"]);
+  const savedPath = tempFile(saved.stdout, ".json");
+  const later = tempFile(laterBufinfo());
+  for (const base of [savedPath, fixture("v6_1")]) {
+    const { code, stdout, stderr } = await runCli(["stat", "--input", later, "--compare", base, "--json"]);
+    assert.equal(code, 0, stderr);
+    const doc = JSON.parse(stdout);
+    assert.equal(doc.compareWith, base);
+    assert.deepEqual(doc.added.map((b: { inode: number; name: string }) => [b.inode, b.name]), [[
+      6,
+      "new one",
+    ]]);
+    assert.deepEqual(doc.freed.map((b: { inode: number }) => b.inode), [5]);
+    assert.equal(doc.bytesDelta, 65536 - 1048576);
+  }
+  const human = await runCli(["stat", "--input", later, "--compare", savedPath]);
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /\n1 added \(64 KiB\), 1 freed \(1 MiB\), net -960 KiB \(-983040 bytes\)\n/);
+  assert.match(human.stdout, /\n\+\s+6\s+64 KiB\s+udmabuf\s+new one/);
+  assert.match(human.stdout, /\n-\s+5\s+1 MiB\s+system\s+<none>/);
+});
+
+Deno.test("stat --input accepts a saved stat --json as well", async () => {
+  const saved = await runCli(["stat", "--input", fixture("edge_names"), "--json"]);
+  const again = await runCli(["stat", "--input", tempFile(saved.stdout, ".json"), "--json"]);
+  assert.equal(again.code, 0);
+  assert.deepEqual(JSON.parse(again.stdout).buffers, JSON.parse(saved.stdout).buffers);
+});
+
+Deno.test("stat --watch on a pipe prints successive reports separated by a blank line, marking changes", async () => {
+  const path = tempFile(Deno.readTextFileSync(fixture("v6_1")));
+  // Rewrite the file between refreshes: the second report must mark inode 6 as + and inode 5 as -.
+  const rewrite = setTimeout(() => Deno.writeTextFileSync(path, laterBufinfo()), 150);
+  const { code, stdout } = await runCli(["stat", "--input", path, "--watch", "400ms", "--iterations", "2"]);
+  clearTimeout(rewrite);
+  assert.equal(code, 0);
+  assert.ok(!stdout.includes("\x1b["), "no escape codes into a pipe");
+  const reports = stdout.split(/\n\n(?=Source: )/);
+  assert.equal(reports.length, 2);
+  assert.match(reports[0]!, /every 0.4 s; Ctrl-C ends/);
+  assert.match(reports[1]!, /: 1 appeared \(\+\), 1 disappeared \(-\); Ctrl-C ends/);
+  assert.match(reports[1]!, /\n\+\s+6\s+64 KiB\s+udmabuf/);
+  assert.match(reports[1]!, /\n-\s+5\s+1 MiB\s+system/);
+});
+
+Deno.test("stat --watch on a terminal clears the screen before each report", async () => {
+  const { code, stdout } = await runCli(
+    ["stat", "--input", fixture("v6_1"), "--watch", "100ms", "--iterations", "2", "--color", "never"],
+    { terminal: true },
+  );
+  assert.equal(code, 0);
+  assert.equal(stdout.split("\x1b[H\x1b[2J").length, 3);
+});
+
+Deno.test("stat --watch --json prints one document per refresh with added and freed inodes", async () => {
+  const { code, stdout } = await runCli([
+    "stat",
+    "--input",
+    fixture("v6_1"),
+    "--watch",
+    "100ms",
+    "--iterations",
+    "2",
+    "--json",
+  ]);
+  assert.equal(code, 0);
+  const docs = stdout.split(/\n(?=\{)/).map((d) => JSON.parse(d));
+  assert.equal(docs.length, 2);
+  assert.deepEqual(docs[1].added, []);
+  assert.deepEqual(docs[1].freed, []);
+  assert.equal(docs[1].buffers.length, 2);
+});
