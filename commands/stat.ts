@@ -7,7 +7,7 @@
 
 import type { CommonFlags, DmabufContext } from "../cli/context.ts";
 import { UsageError } from "../cli/errors.ts";
-import type { Output } from "../cli/output.ts";
+import { type Io, Output } from "../cli/output.ts";
 import {
   readSnapshotFile,
   type Snapshot,
@@ -139,6 +139,33 @@ function renderView(out: Output, v: View, marks?: Map<number, string>, extra: St
   if (v.attribution !== null) renderProcesses(out, v.attribution, v.buffers);
 }
 
+/** An Io whose stdout collects text until flushed: a 10,000-row table is then one write, not 10,000. */
+class BufferedIo implements Io {
+  readonly #target: Io;
+  #chunks: string[] = [];
+  readonly stdout;
+  readonly stderr;
+
+  constructor(target: Io) {
+    this.#target = target;
+    this.stdout = {
+      isTerminal: target.stdout.isTerminal,
+      write: (text: string) => void this.#chunks.push(text),
+    };
+    this.stderr = target.stderr;
+  }
+
+  readonly env = (name: string): string | undefined => this.#target.env(name);
+
+  /** Writes what was collected to the real stdout. */
+  flush(): void {
+    if (this.#chunks.length === 0) return;
+    const text = this.#chunks.join("");
+    this.#chunks = [];
+    this.#target.stdout.write(text);
+  }
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -155,7 +182,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Shows the system's dma-bufs. */
 export async function stat(this: DmabufContext, flags: StatFlags): Promise<void> {
   checkFlags(flags);
-  const out = this.output(flags);
+  const io = new BufferedIo(this.io);
+  const out = new Output(io, flags);
+  try {
+    await run.call(this, flags, out, io);
+  } finally {
+    io.flush();
+  }
+}
+
+async function run(this: DmabufContext, flags: StatFlags, out: Output, io: BufferedIo): Promise<void> {
   const take = async (): Promise<Snapshot> =>
     flags.input === undefined ? takeSnapshot(flags.source) : await readSnapshotFile(flags.input);
 
@@ -208,7 +244,7 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
         freed: diff?.freed.map((b) => b.inode) ?? [],
       });
     } else {
-      if (redraw) this.io.stdout.write(CLEAR_SCREEN);
+      if (redraw) io.stdout.write(CLEAR_SCREEN);
       else if (round > 1) out.line();
       const change = diff === null
         ? ""
@@ -221,6 +257,7 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
       for (const b of diff?.freed ?? []) marks.set(b.inode, "-");
       renderView(out, v, marks, diff?.freed ?? []);
     }
+    io.flush();
     previous = v.buffers;
     if (flags.iterations !== undefined && round >= flags.iterations) break;
     await sleep(flags.watch, signal);

@@ -233,10 +233,15 @@ export function sourceLine(snapshot: Snapshot): string {
   return `Source: ${SOURCE_TEXT[snapshot.source]} (${snapshot.sourcePath}${generation})${join}`;
 }
 
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /[\x00-\x1f\x7f\\]/;
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE_ALL = /[\x00-\x1f\x7f\\]/g;
+
 /** Control characters (TAB, newline in names) as escapes, so one buffer stays one table row. */
 export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f\\]/g, (c) => {
+  if (!NEEDS_ESCAPE.test(text)) return text;
+  return text.replace(NEEDS_ESCAPE_ALL, (c) => {
     if (c === "\t") return "\\t";
     if (c === "\n") return "\\n";
     if (c === "\\") return "\\\\";
@@ -254,8 +259,11 @@ export function fenceSummary(fences: readonly BufinfoFence[] | null): string {
   if (fences === null) return "?";
   if (fences.length === 0) return "-";
   const byUsage = new Map<string, number>();
-  for (const f of fences) byUsage.set(f.usage, (byUsage.get(f.usage) ?? 0) + 1);
-  const pending = fences.filter((f) => !f.signalled).length;
+  let pending = 0;
+  for (const f of fences) {
+    byUsage.set(f.usage, (byUsage.get(f.usage) ?? 0) + 1);
+    if (!f.signalled) pending++;
+  }
   const parts = [...byUsage].map(([usage, n]) => `${n} ${usage}`).join(", ");
   return pending === 0 ? `${parts} (signalled)` : `${parts} (${pending} unsignalled)`;
 }

@@ -226,6 +226,32 @@ function generationOf(seen: Seen): BufinfoGeneration {
 
 type State = "between" | "fences" | "attachments";
 
+const CR = 13;
+const TAB = 9;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+
+function makeBuffer(row: RowFields, seen: Seen): BufinfoBuffer {
+  let name: string | null = row.name;
+  if (name === "<none>") {
+    seen.noneName = true;
+    name = null;
+  } else if (name === "" && !seen.nameColumn) {
+    name = null;
+  }
+  return {
+    inode: Number(row.inode),
+    size: Number(row.size),
+    exporter: row.exporter,
+    name,
+    count: Number(row.count),
+    flags: parseInt(row.flags, 16),
+    mode: parseInt(row.mode, 16),
+    attachments: [],
+    fences: [],
+  };
+}
+
 /**
  * Parses bufinfo text. Never throws; lines it cannot read are listed in `unparsed`, and text that is not
  * bufinfo at all comes back with `recognized: false`.
@@ -251,56 +277,58 @@ export function parseBufinfo(text: string): Bufinfo {
   const lines = text.split("\n");
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
+    let line = lines[i]!;
+    if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     const afterRow = justAfterRow;
     justAfterRow = false;
+    const first = line.charCodeAt(0);
+    // Fast paths for the three lines that make up almost all of a bufinfo: rows, fences and device lines.
+    if (first >= DIGIT_0 && first <= DIGIT_9) {
+      const row = splitRow(line);
+      if (row !== null) {
+        current = makeBuffer(row, seen);
+        buffers.push(current);
+        state = "fences";
+        justAfterRow = true;
+        continue;
+      }
+    } else if (current !== null && first === TAB && state === "fences") {
+      const fenceLine = FENCE.exec(line);
+      const fence = fenceLine === null ? null : parseFence(fenceLine[1]!, fenceLine[2]!, seen);
+      if (fence !== null) {
+        current.fences.push(fence);
+        continue;
+      }
+    } else if (current !== null && first === TAB && state === "attachments") {
+      current.attachments.push(line.trim());
+      continue;
+    }
     const trimmed = line.trim();
     if (trimmed === "") continue;
     if (trimmed === OBJECTS_LINE) {
       objectsLine = true;
       continue;
     }
-    const header = HEADER.exec(line);
-    if (header !== null) {
-      seen.header = true;
-      seen.nameColumn = header[1] !== undefined;
-      continue;
-    }
-    const row = /^\d/.test(line) ? splitRow(line) : null;
-    if (row !== null) {
-      let name: string | null = row.name;
-      if (name === "<none>") {
-        seen.noneName = true;
-        name = null;
-      } else if (name === "" && !seen.nameColumn) {
-        name = null;
+    if (trimmed.startsWith("size")) {
+      const header = HEADER.exec(line);
+      if (header !== null) {
+        seen.header = true;
+        seen.nameColumn = header[1] !== undefined;
+        continue;
       }
-      current = {
-        inode: Number(row.inode),
-        size: Number(row.size),
-        exporter: row.exporter,
-        name,
-        count: Number(row.count),
-        flags: parseInt(row.flags, 16),
-        mode: parseInt(row.mode, 16),
-        attachments: [],
-        fences: [],
-      };
-      buffers.push(current);
-      state = "fences";
-      justAfterRow = true;
-      continue;
     }
-    const objects = OBJECTS_TOTAL.exec(trimmed);
-    if (objects !== null) {
-      totals = { objects: Number(objects[1]), bytes: Number(objects[2]) };
-      state = "between";
-      current = null;
-      continue;
-    }
-    if (current !== null && DEVICES_TOTAL.test(trimmed)) {
-      state = "between";
-      continue;
+    if (trimmed.startsWith("Total ")) {
+      const objects = OBJECTS_TOTAL.exec(trimmed);
+      if (objects !== null) {
+        totals = { objects: Number(objects[1]), bytes: Number(objects[2]) };
+        state = "between";
+        current = null;
+        continue;
+      }
+      if (current !== null && DEVICES_TOTAL.test(trimmed)) {
+        state = "between";
+        continue;
+      }
     }
     if (current !== null && trimmed === ATTACHED_LINE) {
       state = "attachments";
