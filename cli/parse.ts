@@ -166,3 +166,15 @@ export function parseBufferName(input: string): string {
   if (input.includes("\0")) throw new UsageError(`Name "${input}" contains a NUL byte`);
   return input;
 }
+
+/** The largest `__u32`: the range of sw_sync seqnos and timeline steps. */
+const U32_MAX = 0xffff_ffff;
+
+/** Parses a sw_sync seqno (`--seqno`): an integer from 0 to 2^32-1. @throws {UsageError} */
+export function parseSeqno(input: string): number {
+  const text = input.trim();
+  if (!/^\d+$/.test(text) || Number(text) > U32_MAX) {
+    throw new UsageError(`Invalid seqno "${input}": expected an integer from 0 to ${U32_MAX}`);
+  }
+  return Number(text);
+}
