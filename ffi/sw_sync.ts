@@ -11,9 +11,8 @@ import { SyscallError } from "./errno.ts";
 import { Fd, OpenFlags, openPath, readTextFile } from "./fd.ts";
 import { SyncFile } from "./sync_file.ts";
 import { SwSyncCreateFenceData, U32 } from "./structs.ts";
+import { DEFAULT_DEBUGFS, parseMounts } from "./text/mounts.ts";
 
-/** Where debugfs is mounted when /proc/mounts does not say otherwise. */
-export const DEFAULT_DEBUGFS = "/sys/kernel/debug";
 /** The sw_sync file inside debugfs. */
 export const SW_SYNC_DEBUGFS_PATH = "sync/sw_sync";
 /** The pre-4.9 misc device (Android's staging driver). */
@@ -24,25 +23,12 @@ export const SW_SYNC_REQUIREMENT = "needs CONFIG_SW_SYNC=y and debugfs mounted (
 /** The largest `SW_SYNC_IOC_INC` step (`__u32`). */
 export const MAX_INC = 0xffff_ffff;
 
-/** Decodes the octal escapes (`\040` for a space) /proc/mounts uses in paths. */
-function unescapeMountPath(text: string): string {
-  return text.replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-}
-
-/** The mount points of every debugfs in a /proc/mounts text, in order. */
-export function parseDebugfsMounts(mounts: string): string[] {
-  const out: string[] = [];
-  for (const line of mounts.split("\n")) {
-    const [, mountPoint, type] = line.split(" ");
-    if (type === "debugfs" && mountPoint !== undefined) out.push(unescapeMountPath(mountPoint));
-  }
-  return out;
-}
-
 /** The debugfs mount points of this system (from /proc/mounts), or [] when none is mounted or it is unreadable. */
 export function debugfsMounts(): string[] {
   try {
-    return parseDebugfsMounts(readTextFile("/proc/mounts"));
+    return parseMounts(readTextFile("/proc/mounts")).filter((m) => m.fsType === "debugfs").map((m) =>
+      m.mountPoint
+    );
   } catch {
     return [];
   }

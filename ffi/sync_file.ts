@@ -138,18 +138,27 @@ export class SyncFile implements Disposable {
   }
 
   /**
+   * Takes ownership of an open fd after checking that it is a sync_file; closes it when it is not.
+   * @throws {NotASyncFileError} when it is something else
+   */
+  static from(file: Fd): SyncFile {
+    try {
+      const target = readLink(`/proc/self/fd/${file.fd}`);
+      if (target !== SYNC_FILE_LINK) throw new NotASyncFileError(file.label, target);
+    } catch (error) {
+      file[Symbol.dispose]();
+      throw error;
+    }
+    return new SyncFile(file);
+  }
+
+  /**
    * A close-on-exec duplicate of `fd` as a sync_file of its own, leaving `fd` to its owner.
    * @throws {NotASyncFileError} when `fd` is something else
    * @throws {SyscallError} EBADF when it is not open
    */
   static duplicate(fd: number, label = `fd ${fd}`): SyncFile {
-    const copy = fcntl(fd, F_DUPFD_CLOEXEC, 0, label);
-    try {
-      return SyncFile.adopt(copy, label);
-    } catch (error) {
-      libc().close(copy);
-      throw error;
-    }
+    return SyncFile.from(new Fd(fcntl(fd, F_DUPFD_CLOEXEC, 0, label), label));
   }
 
   /** The fd number. */

@@ -1,10 +1,253 @@
-import { buildRouteMap } from "@stricli/core";
-import { notImplemented } from "./not_implemented.ts";
+import { buildCommand, buildRouteMap } from "@stricli/core";
+import { commonFlags, type DmabufContext } from "../context.ts";
+import { parseDuration, parseFdNumber, parsePid, parseSeqno } from "../parse.ts";
+import type {
+  FenceExportFlags,
+  FenceImportFlags,
+  FenceInfoFlags,
+  FenceMergeCommandFlags,
+} from "../../commands/fence.ts";
+import type { SwSyncFlags } from "../../commands/fence_sw_sync.ts";
+import { bufferSelectFlags } from "../../commands/buffer_select.ts";
+import { handOffFlags, handOffPositional } from "../../commands/hand_off.ts";
+
+const HAND_OFF_TEXT = [
+  "  --hold [DURATION]  print 'ready pid=P fds=N' (--json: {pid, fds, ...}) and keep the fd until DURATION",
+  "                     passes or SIGINT/SIGTERM; other processes take it with --pid P --fd N.",
+  "  --exec -- CMD...   run CMD with the fd as 3 (DMABUF_FDS=3) and exit with its status.",
+];
+
+const syncFileFd = {
+  kind: "parsed",
+  parse: parseFdNumber,
+  placeholder: "N",
+  brief: "The sync_file at fd N of this process (or, with --pid, of process P)",
+} as const;
+
+const syncFilePid = {
+  kind: "parsed",
+  parse: parsePid,
+  optional: true,
+  placeholder: "P",
+  brief: "Take the fd from process P (pidfd_getfd; needs ptrace permission over P)",
+} as const;
+
+const exportAccessFlags = {
+  read: {
+    kind: "boolean",
+    default: false,
+    withNegated: false,
+    brief: "Export the writers' fences (what a CPU read waits for)",
+  },
+  write: {
+    kind: "boolean",
+    default: false,
+    withNegated: false,
+    brief: "Export all fences, readers' too (what a CPU write waits for; the default)",
+  },
+} as const;
+
+const importAccessFlags = {
+  read: { kind: "boolean", default: false, withNegated: false, brief: "Import as a read fence" },
+  write: {
+    kind: "boolean",
+    default: false,
+    withNegated: false,
+    brief: "Import as a write fence (the default)",
+  },
+} as const;
+
+const infoCommand = buildCommand<FenceInfoFlags, [], DmabufContext>({
+  loader: async () => (await import("../../commands/fence.ts")).fenceInfo,
+  parameters: { flags: { ...commonFlags, fd: syncFileFd, pid: syncFilePid } },
+  docs: {
+    brief: "Show a sync_file's fences (SYNC_IOC_FILE_INFO) without waiting",
+    fullDescription: [
+      "Prints the sync_file's name and overall status, and per fence the driver, timeline, status (active,",
+      "signalled, or an error such as -ENOENT) and when it signalled. --json: {fd, pid, name, status, state,",
+      "error, fences [{driver, timeline, status, state, error, flags, timestampNs}]}.",
+      "",
+      "Examples:",
+      "  dmabuf fence sw-sync --seqno 1 --exec -- dmabuf fence info --fd 3",
+      "  dmabuf fence info --pid 1234 --fd 7 --json",
+      "",
+      "Exit status: 0; 1 fd not open, not a sync_file, process not reachable; 2 usage error.",
+    ].join("\n"),
+  },
+});
+
+const exportCommand = buildCommand<FenceExportFlags, string[], DmabufContext>({
+  loader: async () => (await import("../../commands/fence.ts")).fenceExport,
+  parameters: {
+    flags: { ...commonFlags, ...bufferSelectFlags, ...exportAccessFlags, ...handOffFlags },
+    positional: handOffPositional,
+  },
+  docs: {
+    brief: "Export a dma-buf's implicit fences as a sync_file (DMA_BUF_IOCTL_EXPORT_SYNC_FILE)",
+    fullDescription: [
+      "Exports the fences of a dma-buf (--fd N, --pid P --fd N, or a fresh --heap/--size buffer) as a sync_file:",
+      "--read the writers', --write (default) all. An idle buffer gives an already signalled stub fence.",
+      "Prints the sync_file like fence info; --json: {fd, access, inode, syncFile {...}}.",
+      ...HAND_OFF_TEXT,
+      "",
+      "Examples:",
+      "  dmabuf fence export --pid 1234 --fd 5 --write --exec -- dmabuf fence-wait --fd 3 --timeout 5s",
+      "  dmabuf fence export --size 4K --json",
+      "",
+      "Exit status: 0; 1 kernel without the ioctl (Linux 6.0+), fd not a dma-buf, ...; 2 usage error;",
+      "with --exec, the command's status.",
+    ].join("\n"),
+  },
+});
+
+const importCommand = buildCommand<FenceImportFlags, string[], DmabufContext>({
+  loader: async () => (await import("../../commands/fence.ts")).fenceImport,
+  parameters: {
+    flags: {
+      ...commonFlags,
+      ...bufferSelectFlags,
+      syncFile: {
+        ...syncFileFd,
+        brief: "The sync_file to import, at fd N of this process (or of --pid P, like --fd)",
+      },
+      ...importAccessFlags,
+      ...handOffFlags,
+    },
+    positional: handOffPositional,
+  },
+  docs: {
+    brief: "Add a sync_file's fences to a dma-buf as read or write fences (DMA_BUF_IOCTL_IMPORT_SYNC_FILE)",
+    fullDescription: [
+      "Imports the sync_file at --sync-file N into the dma-buf (--fd N, --pid P --fd N — both taken from P —",
+      "or a fresh --heap/--size buffer) as a --write (default) or --read fence. Until it signals, CPU access",
+      "(DMA_BUF_IOCTL_SYNC start), poll and fence-wait --dmabuf block, and bufinfo lists it",
+      "('write fence:sw_sync <timeline> seq N unsignalled'). --json: {fd, inode, access, syncFileFd, syncFile}.",
+      ...HAND_OFF_TEXT.map((line) => line.replace("the fd", "the dma-buf")),
+      "",
+      "Examples:",
+      "  dmabuf fence import --pid 1234 --fd 5 --sync-file 6 --write",
+      "  dmabuf fence sw-sync --seqno 1 --stdin --exec -- \\",
+      "    dmabuf fence import --size 1M --sync-file 3 --exec -- dmabuf sync --fd 3 --start --write",
+      "",
+      "Exit status: 0; 1 kernel without the ioctl (Linux 6.0+), not a sync_file / dma-buf, ...; 2 usage",
+      "error; with --exec, the command's status.",
+    ].join("\n"),
+  },
+});
+
+const mergeCommand = buildCommand<FenceMergeCommandFlags, string[], DmabufContext>({
+  loader: async () => (await import("../../commands/fence.ts")).fenceMerge,
+  parameters: {
+    flags: {
+      ...commonFlags,
+      fd: {
+        ...syncFileFd,
+        variadic: true,
+        brief: "A sync_file to merge; give it twice (or more: merged in order)",
+      },
+      pid: syncFilePid,
+      name: {
+        kind: "parsed",
+        parse: String,
+        optional: true,
+        placeholder: "NAME",
+        brief: "Name of the merged sync_file (at most 31 bytes; default dmabuf-merge)",
+      },
+      ...handOffFlags,
+    },
+    positional: handOffPositional,
+  },
+  docs: {
+    brief: "Merge sync_files into one that signals when all have (SYNC_IOC_MERGE)",
+    fullDescription: [
+      "Merges the sync_files at --fd A --fd B (of this process or of --pid P) and prints the result like fence",
+      "info. --json: {fd, sources, pid, syncFile {...}}.",
+      ...HAND_OFF_TEXT,
+      "",
+      "Examples:",
+      "  dmabuf fence sw-sync --seqno 1 --seqno 2 --inc-after 1s --exec -- \\",
+      "    dmabuf fence merge --fd 3 --fd 4 --exec -- dmabuf fence-wait --fd 3",
+      "",
+      "Exit status: 0; 1 not a sync_file, ...; 2 usage error (fewer than two --fd); with --exec, the command's",
+      "status.",
+    ].join("\n"),
+  },
+});
+
+const swSyncCommand = buildCommand<SwSyncFlags, string[], DmabufContext>({
+  loader: async () => (await import("../../commands/fence_sw_sync.ts")).fenceSwSync,
+  parameters: {
+    flags: {
+      ...commonFlags,
+      seqno: {
+        kind: "parsed",
+        parse: parseSeqno,
+        variadic: true,
+        optional: true,
+        placeholder: "N",
+        brief: "Create a fence that signals when the timeline reaches N (repeatable; default one at 1)",
+      },
+      incAfter: {
+        kind: "parsed",
+        parse: parseDuration,
+        optional: true,
+        placeholder: "DURATION",
+        brief: "After DURATION, advance the timeline to the highest seqno (signals every fence)",
+      },
+      closeAfter: {
+        kind: "parsed",
+        parse: parseDuration,
+        optional: true,
+        placeholder: "DURATION",
+        brief: "After DURATION, close the timeline: pending fences signal with -ENOENT",
+      },
+      stdin: {
+        kind: "boolean",
+        default: false,
+        withNegated: false,
+        brief: "Read commands from stdin: inc [N], close, status, quit",
+      },
+      ...handOffFlags,
+    },
+    positional: handOffPositional,
+  },
+  docs: {
+    brief: "Make test fences on a sw_sync timeline (no GPU needed) and signal them on cue",
+    fullDescription: [
+      "Opens a sw_sync timeline (<debugfs>/sync/sw_sync, or /dev/sw_sync; CONFIG_SW_SYNC=y, debugfs mounted,",
+      "root), creates a fence (sync_file) per --seqno, and keeps the timeline open while:",
+      "  --inc-after DURATION   then advances it to the highest seqno (all fences signal),",
+      "  --close-after DURATION then closes it (pending fences signal with -ENOENT: the error path),",
+      "  --stdin                commands on stdin: 'inc [N]' advances by N (default 1), 'close' closes the",
+      "                         timeline, 'status' reports on stderr, 'quit' closes and ends the hold.",
+      "Timeline names are the opener's comm (e.g. deno); the fence name field is ignored by 6.1 kernels.",
+      "The fences go to a command or another process:",
+      "  --exec -- CMD...       CMD gets the fences as fds 3, 4, ... (DMABUF_FDS); exit with its status.",
+      "                         The timeline is not passed on, so only this process can advance or close it.",
+      "  --hold [DURATION]      print 'ready pid=P fds=N,...' and keep going until DURATION, SIGINT/SIGTERM or",
+      "                         'quit'; other processes take the fences with --pid P --fd N.",
+      "Without either, the ready line is printed too and dmabuf lives until the --inc-after/--close-after steps",
+      "have run and stdin (with --stdin) ends. The timeline is closed on exit. Progress notes go to stderr.",
+      "--json ready document: {pid, fds, timeline {path, value}, fences [{seqno, fd}]}.",
+      "",
+      "Examples:",
+      "  dmabuf fence sw-sync --seqno 1 --inc-after 500ms --exec -- dmabuf fence-wait --fd 3",
+      "  dmabuf fence sw-sync --seqno 1 --close-after 500ms --exec -- dmabuf fence-wait --fd 3  # exit 1, -ENOENT",
+      "  dmabuf fence sw-sync --seqno 1 --seqno 2 --stdin --hold   # then type: inc 1, status, inc 1, quit",
+      "",
+      "Exit status: 0; 1 no sw_sync (names what is missing); 2 usage error; with --exec, the command's status.",
+    ].join("\n"),
+  },
+});
 
 /** `dmabuf fence ...`. */
 export const fenceRoutes = buildRouteMap({
   routes: {
-    info: notImplemented("fence info", "Show a sync_file's fences"),
+    info: infoCommand,
+    export: exportCommand,
+    import: importCommand,
+    merge: mergeCommand,
+    "sw-sync": swSyncCommand,
   },
   docs: { brief: "Export, import, merge, inspect sync_files; sw_sync test fences" },
 });

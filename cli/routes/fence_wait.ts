@@ -1,4 +1,76 @@
-import { notImplemented } from "./not_implemented.ts";
+import { buildCommand } from "@stricli/core";
+import { commonFlags, type DmabufContext } from "../context.ts";
+import { parseDuration } from "../parse.ts";
+import type { FenceWaitFlags } from "../../commands/fence_wait.ts";
+import { bufferSelectFlags } from "../../commands/buffer_select.ts";
 
-/** `dmabuf fence-wait`. */
-export const fenceWaitCommand = notImplemented("fence-wait", "Wait on a sync_file or a dma-buf's implicit fences");
+/** `dmabuf fence-wait`: wait on a sync_file or a dma-buf's implicit fences. */
+export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>({
+  loader: async () => (await import("../../commands/fence_wait.ts")).fenceWait,
+  parameters: {
+    flags: {
+      ...commonFlags,
+      ...bufferSelectFlags,
+      fd: {
+        ...bufferSelectFlags.fd,
+        brief: "The sync_file (or, with --dmabuf, the dma-buf) at fd N of this process (or of --pid P)",
+      },
+      dmabuf: {
+        kind: "boolean",
+        default: false,
+        withNegated: false,
+        brief:
+          "Wait on the dma-buf's implicit fences (--fd N, --pid P --fd N, or a fresh --heap/--size buffer)",
+      },
+      read: {
+        kind: "boolean",
+        default: false,
+        withNegated: false,
+        brief: "--dmabuf: wait for the writers only (what a CPU read waits for)",
+      },
+      write: {
+        kind: "boolean",
+        default: false,
+        withNegated: false,
+        brief: "--dmabuf: wait for all fences, readers too (what a CPU write waits for; the default)",
+      },
+      poll: {
+        kind: "boolean",
+        default: false,
+        withNegated: false,
+        brief: "--dmabuf: poll(2) the dma-buf instead of exporting a sync_file (no per-fence detail)",
+      },
+      timeout: {
+        kind: "parsed",
+        parse: parseDuration,
+        optional: true,
+        placeholder: "DURATION",
+        brief: "Give up after DURATION (500ms, 2s, 1m) and exit 124; default: wait forever",
+      },
+    },
+  },
+  docs: {
+    brief: "Wait on a sync_file or a dma-buf's implicit fences",
+    fullDescription: [
+      "Waits until a sync_file signals (--fd N, or --pid P --fd N taken with pidfd_getfd), or with --dmabuf",
+      "until a dma-buf's implicit fences do: --read waits for the writers, --write (default) for all fences.",
+      "For --dmabuf it exports a sync_file (DMA_BUF_IOCTL_EXPORT_SYNC_FILE) so each fence can be shown, and",
+      "falls back to poll(2) on the dma-buf (POLLIN for --read, POLLOUT for --write) on kernels before 6.0.",
+      "The wait is poll in 100 ms slices, so Ctrl-C stops it promptly (exit 130).",
+      "",
+      "Prints what it waited on, the result and the elapsed time, then the sync_file's name and status and per",
+      "fence (SYNC_IOC_FILE_INFO) driver, timeline, status and when it signalled. --json fields: target {kind,",
+      "fd, pid, access, inode}, method (sync_file|poll), result (signalled|error|timeout|interrupted),",
+      "elapsedMs, timeoutMs, syncFile {name, status, state, error, fences [{driver, timeline, status, state,",
+      "error, flags, timestampNs (CLOCK_MONOTONIC)}]} (null with poll).",
+      "",
+      "Examples:",
+      "  dmabuf fence sw-sync --seqno 1 --inc-after 1s --exec -- dmabuf fence-wait --fd 3",
+      "  dmabuf fence-wait --pid 1234 --fd 7 --timeout 2s --json",
+      "  dmabuf fence-wait --dmabuf --pid 1234 --fd 5 --read",
+      "",
+      "Exit status: 0 signalled without error (or the dma-buf is idle); 1 signalled with an error status (e.g.",
+      "-ENOENT, printed) or a failure (fd not open, not a sync_file); 124 timeout; 130 interrupted; 2 usage error.",
+    ].join("\n"),
+  },
+});

@@ -1,0 +1,195 @@
+/**
+ * `dmabuf fence-wait`: waits on a sync_file, or on a dma-buf's implicit fences (through an exported
+ * sync_file, or `poll` on the buffer where the kernel lacks `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`), with a timeout
+ * and a prompt Ctrl-C, and says what it waited on.
+ * @module
+ */
+
+import type { CommonFlags, DmabufContext } from "../cli/context.ts";
+import { CliError, ExitCode, TimeoutError, UsageError } from "../cli/errors.ts";
+import { formatDuration, type Output } from "../cli/output.ts";
+import { SyscallError } from "../ffi/errno.ts";
+import { PollEvents } from "../ffi/fd.ts";
+import { waitForEvents, type WaitOutcome } from "../ffi/fence_wait.ts";
+import { fenceStatusText, SyncFile, type SyncFileState } from "../ffi/sync_file.ts";
+import { type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+import {
+  accessOf,
+  bufferLabel,
+  EXPORT_SYNC_FILE_MISSING,
+  openSyncFile,
+  renderSyncFile,
+  selectionLabel,
+  type SyncFileJson,
+  syncFileJson,
+} from "./fence.ts";
+
+/** Flags of `dmabuf fence-wait`. */
+export interface FenceWaitFlags extends CommonFlags, BufferSelectFlags {
+  /** Wait on the dma-buf's implicit fences instead of a sync_file. */
+  readonly dmabuf: boolean;
+  /** `--dmabuf`: wait for the writers only (what a CPU read waits for). */
+  readonly read: boolean;
+  /** `--dmabuf`: wait for all fences (what a CPU write waits for); the default. */
+  readonly write: boolean;
+  /** `--dmabuf`: poll the buffer instead of exporting a sync_file. */
+  readonly poll: boolean;
+  /** Give up after this many ms. */
+  readonly timeout?: number;
+}
+
+/** How the wait ended, for JSON: `signalled`, `error` (signalled with an error status), `timeout`, `interrupted`. */
+export type WaitResult = "signalled" | "error" | "timeout" | "interrupted";
+
+/** What was waited on, for JSON. */
+export interface WaitTarget {
+  /** `sync_file` or `dmabuf`. */
+  kind: "sync_file" | "dmabuf";
+  /** The fd number as given. */
+  fd: number | null;
+  /** The process holding it, or null for this one. */
+  pid: number | null;
+  /** `--dmabuf`: `read` (writers) or `write` (all fences); null for a sync_file. */
+  access: "read" | "write" | null;
+  /** `--dmabuf`: the buffer's inode; null for a sync_file. */
+  inode: number | null;
+}
+
+/** The `--json` document of fence-wait. */
+export interface FenceWaitJson {
+  /** What was waited on. */
+  target: WaitTarget;
+  /** `sync_file` (a sync_file, given or exported from the buffer) or `poll` (poll on the dma-buf itself). */
+  method: "sync_file" | "poll";
+  /** How it ended. */
+  result: WaitResult;
+  /** Milliseconds waited. */
+  elapsedMs: number;
+  /** `--timeout` in ms, or null for none. */
+  timeoutMs: number | null;
+  /** The sync_file after the wait (per-fence status and timestamps); null for the poll method. */
+  syncFile: SyncFileJson | null;
+}
+
+function resultOf(outcome: WaitOutcome, state: SyncFileState | null): WaitResult {
+  if (outcome.kind === "timeout") return "timeout";
+  if (outcome.kind === "aborted") return "interrupted";
+  return state !== null && state.status < 0 ? "error" : "signalled";
+}
+
+function checkFlags(flags: FenceWaitFlags): void {
+  if (!flags.dmabuf) {
+    const stray = (["read", "write", "poll"] as const).find((name) => flags[name]);
+    if (stray !== undefined) throw new UsageError(`--${stray} applies to --dmabuf only`);
+    if (flags.fd === undefined) {
+      throw new UsageError(
+        "fence-wait needs --fd N (a sync_file), or --dmabuf with a buffer (--fd N, --pid P --fd N)",
+      );
+    }
+  }
+}
+
+/** Waits, reports, and ends with the exit status the result calls for. */
+export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Promise<void> {
+  checkFlags(flags);
+  const out = this.output(flags);
+  const signal = this.interrupt();
+  const options = { timeoutMs: flags.timeout, signal };
+  if (!flags.dmabuf) {
+    const selection = { fd: flags.fd!, pid: flags.pid };
+    using syncFile = openSyncFile(selection);
+    const outcome = await syncFile.wait(options);
+    const target: WaitTarget = {
+      kind: "sync_file",
+      fd: flags.fd!,
+      pid: flags.pid ?? null,
+      access: null,
+      inode: null,
+    };
+    report(out, {
+      target,
+      label: `sync_file ${selectionLabel(selection)}`,
+      method: "sync_file",
+      outcome,
+      state: syncFile.info(),
+      flags,
+    });
+    return;
+  }
+  const access = accessOf(flags);
+  using buffer = selectBuffer(flags);
+  const target: WaitTarget = {
+    kind: "dmabuf",
+    fd: flags.fd ?? null,
+    pid: flags.pid ?? null,
+    access,
+    inode: buffer.inode(),
+  };
+  const label = `dma-buf ${bufferLabel(flags, buffer)} (${access === "read" ? "writers" : "all fences"})`;
+  let exported: SyncFile | null = null;
+  if (!flags.poll) {
+    try {
+      exported = new SyncFile(buffer.exportSyncFile(access));
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.is("ENOTTY"))) throw error;
+      out.note(`dmabuf: ${EXPORT_SYNC_FILE_MISSING}: waiting with poll on the dma-buf instead`);
+    }
+  }
+  if (exported !== null) {
+    using syncFile = exported;
+    const outcome = await syncFile.wait(options);
+    report(out, { target, label, method: "sync_file", outcome, state: syncFile.info(), flags });
+    return;
+  }
+  const events = access === "read" ? PollEvents.POLLIN : PollEvents.POLLOUT;
+  const outcome = await waitForEvents({ fd: buffer.fd, events, label }, options);
+  report(out, { target, label, method: "poll", outcome, state: null, flags });
+}
+
+interface Report {
+  target: WaitTarget;
+  label: string;
+  method: "sync_file" | "poll";
+  outcome: WaitOutcome;
+  state: SyncFileState | null;
+  flags: FenceWaitFlags;
+}
+
+function report(out: Output, report: Report): void {
+  const { outcome, state, label, flags } = report;
+  const result = resultOf(outcome, state);
+  if (out.json) {
+    const document: FenceWaitJson = {
+      target: report.target,
+      method: report.method,
+      result,
+      elapsedMs: Math.round(outcome.elapsedMs * 1000) / 1000,
+      timeoutMs: flags.timeout ?? null,
+      syncFile: state === null ? null : syncFileJson(state),
+    };
+    out.data(document);
+  } else {
+    const how = report.method === "poll" ? " (poll on the dma-buf)" : "";
+    const words: Record<WaitResult, string> = {
+      signalled: report.method === "poll" ? out.green("idle") : out.green("signalled"),
+      error: out.red(`signalled with error ${state === null ? "" : fenceStatusText(state.status)}`),
+      timeout: out.yellow("timed out"),
+      interrupted: out.yellow("interrupted"),
+    };
+    out.line(`${label}: ${words[result]} after ${formatDuration(outcome.elapsedMs)}${how}`);
+    if (state !== null) renderSyncFile(out, { title: "sync_file", state });
+  }
+  const waited = formatDuration(outcome.elapsedMs);
+  switch (result) {
+    case "signalled":
+      return;
+    case "error":
+      throw new CliError(`${label} signalled with error ${fenceStatusText(state!.status)}`);
+    case "timeout":
+      throw new TimeoutError(`Timed out after ${waited} waiting on ${label}`);
+    case "interrupted":
+      throw new CliError(`Interrupted after ${waited} waiting on ${label}`, {
+        exitCode: ExitCode.INTERRUPTED,
+      });
+  }
+}
