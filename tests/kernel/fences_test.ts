@@ -1,0 +1,459 @@
+/**
+ * Fences on a real kernel (the test VM): fence-wait on sw_sync fences (timeout, signal, -ENOENT), exported
+ * and imported sync_files on heap buffers, vgem buffers with vgem fences, several waiters, merges, and the
+ * sw-sync command's process hand-off. Most cases call the CLI in-process; processes are spawned only where
+ * another process is the point (--pid, --exec, --hold, a blocking DMA_BUF_IOCTL_SYNC).
+ */
+import assert from "node:assert/strict";
+import { DmaHeap } from "../../ffi/dma_heap.ts";
+import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
+import { Vgem } from "../../ffi/vgem.ts";
+import { CLI_PATH, type CliResult, runCli, spawnCli } from "../run_cli.ts";
+import { hwTest, needs } from "./hw.ts";
+
+/** Slack allowed over a timeout: the wait polls in 100 ms slices, and a busy VM is slow. */
+const TIMEOUT_SLACK_MS = 1500;
+/** How long a process gets to start and reach its wait (Deno start-up in the guest takes seconds). */
+const START_LIMIT_MS = 30_000;
+/** How long a waiter must stay blocked before the fence is signalled, to show that it waits. */
+const BLOCKED_FOR_MS = 300;
+const BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// deno-lint-ignore no-explicit-any
+function json(result: CliResult): any {
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+}
+
+function assertExit(result: CliResult, code: number): void {
+  assert.equal(
+    result.code,
+    code,
+    `exit ${result.code}, expected ${code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+  );
+}
+
+/** Waits until process `pid` holds an fd whose /proc link starts with `prefix` (it has taken the fd). */
+async function untilHolding(pid: number, prefix: string): Promise<void> {
+  const deadline = performance.now() + START_LIMIT_MS;
+  while (performance.now() < deadline) {
+    try {
+      for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`).startsWith(prefix)) return;
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // not started yet, or gone (the caller sees its exit)
+    }
+    await delay(50);
+  }
+  throw new Error(`pid ${pid} did not take a ${prefix} fd within ${START_LIMIT_MS} ms`);
+}
+
+/** A spawned CLI whose exit is observable without awaiting it. */
+function spawnWatched(args: string[]): { pid: number; exited: () => boolean; result: Promise<CliResult> } {
+  const child = new Deno.Command(CLI_PATH, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  let done = false;
+  const result = child.output().then(({ code, stdout, stderr }) => {
+    done = true;
+    const decoder = new TextDecoder();
+    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  });
+  return { pid: child.pid, exited: () => done, result };
+}
+
+/** The fence lines bufinfo shows under the buffer with `inode`. */
+function bufinfoFenceLines(inode: number): string[] {
+  const lines = Deno.readTextFileSync(BUFINFO).split("\n");
+  const start = lines.findIndex((line) => {
+    const fields = line.split("\t");
+    return fields.length >= 6 && /^\d+$/.test(fields[0]!) && Number(fields[5]) === inode;
+  });
+  assert.notEqual(start, -1, `inode ${inode} not in bufinfo`);
+  const out: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!/^\t\w+ fence:/.test(line)) break;
+    out.push(line);
+  }
+  return out;
+}
+
+hwTest({
+  name: "fence-wait on an unsignalled sw_sync fence times out near --timeout with exit 124",
+  needs: [needs.swSync],
+  fn: async () => {
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    const start = performance.now();
+    const result = await runCli(["fence-wait", "--fd", String(fence.fd), "--timeout", "300ms", "--json"]);
+    const elapsed = performance.now() - start;
+    assertExit(result, 124);
+    assert.ok(elapsed >= 300 && elapsed < 300 + TIMEOUT_SLACK_MS, `returned after ${elapsed} ms`);
+    const doc = json(result);
+    assert.equal(doc.result, "timeout");
+    assert.equal(doc.timeoutMs, 300);
+    assert.equal(doc.syncFile.state, "active");
+    assert.deepEqual(doc.syncFile.fences.map((f: { driver: string; state: string }) => [f.driver, f.state]), [
+      [
+        "sw_sync",
+        "active",
+      ],
+    ]);
+    assert.match(result.stderr, /Timed out after .* waiting on sync_file fd \d+/);
+  },
+});
+
+hwTest({
+  name: "fence-wait returns 0 when the timeline advances during the wait",
+  needs: [needs.swSync],
+  fn: async () => {
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(2);
+    setTimeout(() => timeline.inc(2), BLOCKED_FOR_MS);
+    const result = await runCli(["fence-wait", "--fd", String(fence.fd), "--timeout", "20s", "--json"]);
+    assertExit(result, 0);
+    const doc = json(result);
+    assert.equal(doc.result, "signalled");
+    assert.ok(doc.elapsedMs >= BLOCKED_FOR_MS - 50, `waited only ${doc.elapsedMs} ms`);
+    assert.equal(doc.syncFile.status, 1);
+    assert.equal(doc.syncFile.fences[0].status, 1);
+    assert.ok(doc.syncFile.fences[0].timestampNs > 0, "a signalled fence has a timestamp");
+    const human = await runCli(["fence-wait", "--fd", String(fence.fd)]);
+    assertExit(human, 0);
+    assert.match(human.stdout, /sync_file fd \d+: signalled after/);
+    assert.match(human.stdout, /sw_sync .* signalled .* ago/);
+  },
+});
+
+hwTest({
+  name: "fence-wait exits 1 with -ENOENT when the timeline is closed during the wait",
+  needs: [needs.swSync],
+  fn: async () => {
+    const timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    setTimeout(() => timeline.close(), BLOCKED_FOR_MS);
+    const result = await runCli(["fence-wait", "--fd", String(fence.fd), "--timeout", "20s", "--json"]);
+    assertExit(result, 1);
+    const doc = json(result);
+    assert.equal(doc.result, "error");
+    assert.equal(doc.syncFile.error, "ENOENT");
+    assert.equal(doc.syncFile.fences[0].status, -2);
+    assert.match(result.stderr, /signalled with error -ENOENT/);
+    const info = await runCli(["fence", "info", "--fd", String(fence.fd)]);
+    assertExit(info, 0);
+    assert.match(info.stdout, /-ENOENT/);
+  },
+});
+
+hwTest({
+  name: "fence export of an idle system-heap buffer gives an already signalled stub fence",
+  needs: [needs.systemHeap],
+  fn: async () => {
+    for (const access of ["--read", "--write"]) {
+      const result = await runCli(["fence", "export", "--heap", "system", "--size", "4K", access, "--json"]);
+      assertExit(result, 0);
+      const doc = json(result);
+      assert.equal(doc.access, access.slice(2));
+      assert.equal(doc.syncFile.state, "signalled");
+      assert.equal(doc.syncFile.fences.length, 1);
+      assert.equal(doc.syncFile.fences[0].driver, "stub");
+      assert.equal(doc.syncFile.fences[0].state, "signalled");
+    }
+    const waited = await runCli([
+      "fence-wait",
+      "--dmabuf",
+      "--heap",
+      "system",
+      "--size",
+      "4K",
+      "--timeout",
+      "0",
+    ]);
+    assertExit(waited, 0);
+  },
+});
+
+hwTest({
+  name:
+    "a sw_sync fence imported as a write fence blocks fence-wait --dmabuf and sync --start, and bufinfo lists it",
+  needs: [needs.systemHeap, needs.swSync, needs.bufinfo],
+  fn: async () => {
+    using heap = DmaHeap.open("system");
+    using buffer = heap.alloc(4096);
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    const imported = await runCli([
+      "fence",
+      "import",
+      "--fd",
+      String(buffer.fd),
+      "--sync-file",
+      String(fence.fd),
+      "--write",
+      "--json",
+    ]);
+    assertExit(imported, 0);
+    assert.equal(json(imported).access, "write");
+
+    for (const access of ["--read", "--write"]) {
+      const byExport = await runCli(
+        ["fence-wait", "--dmabuf", "--fd", String(buffer.fd), access, "--timeout", "200ms", "--json"],
+      );
+      assertExit(byExport, 124);
+      const doc = json(byExport);
+      assert.equal(doc.method, "sync_file");
+      assert.equal(doc.target.inode, buffer.inode());
+      assert.equal(doc.syncFile.fences[0].driver, "sw_sync");
+      const byPoll = await runCli(
+        [
+          "fence-wait",
+          "--dmabuf",
+          "--fd",
+          String(buffer.fd),
+          access,
+          "--poll",
+          "--timeout",
+          "200ms",
+          "--json",
+        ],
+      );
+      assertExit(byPoll, 124);
+      assert.equal(json(byPoll).method, "poll");
+    }
+
+    const lines = bufinfoFenceLines(buffer.inode());
+    assert.ok(
+      lines.some((line) => /^\twrite fence:sw_sync \S+ seq 1 unsignalled$/.test(line)),
+      `bufinfo fence lines: ${JSON.stringify(lines)}`,
+    );
+
+    const sync = spawnWatched([
+      "sync",
+      "--pid",
+      String(Deno.pid),
+      "--fd",
+      String(buffer.fd),
+      "--start",
+      "--read",
+    ]);
+    await untilHolding(sync.pid, "/dmabuf:");
+    await delay(BLOCKED_FOR_MS);
+    assert.equal(sync.exited(), false, "sync --start returned while the write fence was unsignalled");
+    const waiting = runCli([
+      "fence-wait",
+      "--dmabuf",
+      "--fd",
+      String(buffer.fd),
+      "--read",
+      "--timeout",
+      "20s",
+    ]);
+    await delay(BLOCKED_FOR_MS);
+    timeline.inc(1);
+    assertExit(await waiting, 0);
+    assertExit(await sync.result, 0);
+    assert.ok(
+      bufinfoFenceLines(buffer.inode()).every((line) => !line.endsWith("unsignalled")),
+      "the fence shows as signalled in bufinfo",
+    );
+  },
+});
+
+hwTest({
+  name: "a vgem buffer over PRIME with a vgem fence is busy until VGEM_FENCE_SIGNAL",
+  needs: [needs.vgem],
+  fn: async () => {
+    using vgem = Vgem.open();
+    const bo = vgem.createDumb({ width: 1024, height: 1 });
+    try {
+      using buffer = vgem.exportDmaBuf(bo.handle);
+      const fd = String(buffer.fd);
+      // A read fence: readers do not wait for it, writers do (igt dmabuf_sync_file semantics).
+      const readFence = vgem.attachFence(bo.handle, { write: false });
+      assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--read", "--timeout", "0"]), 0);
+      assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--write", "--timeout", "100ms"]), 124);
+      vgem.signalFence(readFence);
+      assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--write", "--timeout", "0"]), 0);
+
+      const writeFence = vgem.attachFence(bo.handle, { write: true });
+      const exported = await runCli(["fence", "export", "--fd", fd, "--read", "--json"]);
+      assertExit(exported, 0);
+      const doc = json(exported);
+      assert.equal(doc.syncFile.state, "active");
+      assert.equal(doc.syncFile.fences[0].driver, "vgem");
+      assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--read", "--timeout", "100ms"]), 124);
+      assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--poll", "--timeout", "100ms"]), 124);
+
+      // vgem fences signal by themselves after 10 s: everything below must finish well before that.
+      const sync = spawnWatched(["sync", "--pid", String(Deno.pid), "--fd", fd, "--start", "--read"]);
+      await untilHolding(sync.pid, "/dmabuf:");
+      await delay(BLOCKED_FOR_MS);
+      assert.equal(sync.exited(), false, "sync --start returned while the vgem fence was unsignalled");
+      vgem.signalFence(writeFence);
+      assertExit(await sync.result, 0);
+      const after = await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--timeout", "0", "--json"]);
+      assertExit(after, 0);
+      assert.equal(json(after).syncFile.fences[0].driver, "vgem");
+    } finally {
+      vgem.closeHandle(bo.handle);
+    }
+  },
+});
+
+hwTest({
+  name: "several waiters on one fence, in this and other processes, all return when it signals",
+  needs: [needs.swSync],
+  fn: async () => {
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    const args = [
+      "fence-wait",
+      "--pid",
+      String(Deno.pid),
+      "--fd",
+      String(fence.fd),
+      "--timeout",
+      "60s",
+      "--json",
+    ];
+    const others = [spawnWatched(args), spawnWatched(args)];
+    for (const other of others) await untilHolding(other.pid, "anon_inode:sync_file");
+    const local = [
+      runCli(["fence-wait", "--fd", String(fence.fd), "--timeout", "60s", "--json"]),
+      runCli(["fence-wait", "--fd", String(fence.fd), "--timeout", "60s", "--json"]),
+    ];
+    await delay(BLOCKED_FOR_MS);
+    assert.ok(others.every((other) => !other.exited()), "a waiter returned before the fence signalled");
+    timeline.inc(1);
+    const results = await Promise.all([...local, ...others.map((other) => other.result)]);
+    for (const result of results) {
+      assertExit(result, 0);
+      assert.equal(json(result).result, "signalled");
+    }
+  },
+});
+
+hwTest({
+  name: "a merge of two sw_sync fences signals only when both have",
+  needs: [needs.swSync],
+  fn: async () => {
+    using first = SwSyncTimeline.open();
+    using second = SwSyncTimeline.open();
+    using a = first.createFence(1);
+    using b = second.createFence(1);
+    const merged = await runCli(["fence", "merge", "--fd", String(a.fd), "--fd", String(b.fd), "--json"]);
+    assertExit(merged, 0);
+    assert.equal(json(merged).syncFile.name, "dmabuf-merge");
+    assert.equal(json(merged).syncFile.fences.length, 2);
+    using both = a.merge(b, "both");
+    const fd = String(both.fd);
+    first.inc(1);
+    const half = await runCli(["fence-wait", "--fd", fd, "--timeout", "200ms", "--json"]);
+    assertExit(half, 124);
+    assert.deepEqual(json(half).syncFile.fences.map((f: { state: string }) => f.state).sort(), [
+      "active",
+      "signalled",
+    ]);
+    setTimeout(() => second.inc(1), BLOCKED_FOR_MS);
+    const whole = await runCli(["fence-wait", "--fd", fd, "--timeout", "20s", "--json"]);
+    assertExit(whole, 0);
+    assert.equal(json(whole).syncFile.name, "both");
+  },
+});
+
+hwTest({
+  name: "fence sw-sync --exec hands fences to a command and signals them, or fails them with -ENOENT",
+  needs: [needs.swSync],
+  fn: async () => {
+    const waiter = [CLI_PATH, "fence-wait", "--fd", "3", "--timeout", "60s", "--json"];
+    const ok = await spawnCli([
+      "fence",
+      "sw-sync",
+      "--seqno",
+      "1",
+      "--inc-after",
+      "2s",
+      "--exec",
+      "--",
+      ...waiter,
+    ]);
+    assertExit(ok, 0);
+    assert.equal(json(ok).result, "signalled");
+    const closed = await spawnCli([
+      "fence",
+      "sw-sync",
+      "--seqno",
+      "5",
+      "--close-after",
+      "2s",
+      "--exec",
+      "--",
+      ...waiter,
+    ]);
+    assertExit(closed, 1);
+    assert.equal(json(closed).syncFile.error, "ENOENT");
+    assert.match(closed.stderr, /signalled with error -ENOENT/);
+  },
+});
+
+hwTest({
+  name:
+    "fence sw-sync --stdin --hold takes inc/close/quit from stdin; other processes reach its fences by pid",
+  needs: [needs.swSync],
+  fn: async () => {
+    const child = new Deno.Command(CLI_PATH, {
+      args: ["fence", "sw-sync", "--seqno", "1", "--seqno", "2", "--stdin", "--hold", "--json"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdin = child.stdin.getWriter();
+    const send = (line: string) => stdin.write(new TextEncoder().encode(`${line}\n`));
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    // deno-lint-ignore no-explicit-any
+    let ready: any;
+    while (ready === undefined) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error(`sw-sync ended before its ready document: ${text}`);
+      text += chunk.value;
+      try {
+        ready = JSON.parse(text);
+      } catch {
+        // not complete yet
+      }
+    }
+    try {
+      assert.equal(ready.pid, child.pid);
+      assert.deepEqual(ready.fences.map((f: { seqno: number }) => f.seqno), [1, 2]);
+      const [one, two] = ready.fds.map(String);
+      const wait = (fd: string, timeout: string) =>
+        runCli(["fence-wait", "--pid", String(child.pid), "--fd", fd, "--timeout", timeout, "--json"]);
+      assertExit(await wait(one, "0"), 124);
+      await send("inc 1");
+      assertExit(await wait(one, "20s"), 0);
+      assertExit(await wait(two, "200ms"), 124);
+      await send("close");
+      const failed = await wait(two, "20s");
+      assertExit(failed, 1);
+      assert.equal(json(failed).syncFile.error, "ENOENT");
+      await send("quit");
+    } finally {
+      await stdin.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+    }
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(status.code, 0, stderr);
+    assert.match(stderr, /timeline at 1: seqno 1 signalled, seqno 2 active/);
+    assert.match(stderr, /timeline closed: seqno 1 signalled, seqno 2 -ENOENT/);
+  },
+});
