@@ -115,17 +115,22 @@ run_logged() {
   fi
 }
 
-# Writes a gzip'd newc cpio with busybox and init.sh as /init to $1.
+# Builds the initramfs (busybox + init.sh as /init) unless cached; prints its path. The name carries the
+# hash of the staged copies, so an edit during the build cannot end up under a stale name.
 build_initramfs() {
-  local out=$1 staging
+  local staging out
   staging=$(mktemp -d "$cache_root/initramfs.XXXXXX")
   mkdir -p "$staging/bin" "$staging/dev" "$staging/proc" "$staging/sys" "$staging/newroot" "$staging/job"
   cp "$busybox" "$staging/bin/busybox"
   cp "$init_script" "$staging/init"
   chmod 755 "$staging/init" "$staging/bin/busybox"
-  (cd "$staging" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$out.tmp")
+  out=$cache_root/initramfs-$(short_hash "$staging/init" "$staging/bin/busybox").cpio.gz
+  if [ ! -f "$out" ]; then
+    (cd "$staging" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$out.tmp")
+    mv "$out.tmp" "$out"
+  fi
   rm -rf "$staging"
-  mv "$out.tmp" "$out"
+  echo "$out"
 }
 
 main() {
@@ -139,7 +144,6 @@ main() {
   local version kernel_dir initramfs
   version=$(dpkg-query -W -f='${Version}' "$source_package")
   kernel_dir=$cache_root/$version-$(short_hash "$fragment")
-  initramfs=$cache_root/initramfs-$(short_hash "$init_script" "$busybox").cpio.gz
 
   # Concurrent runs (parallel CI jobs) wait for one build instead of racing.
   exec 9>"$cache_root/.lock"
@@ -151,7 +155,7 @@ main() {
     build_kernel "$kernel_dir"
     log "kernel built in $((SECONDS - start)) s"
   fi
-  [ -f "$initramfs" ] || build_initramfs "$initramfs"
+  initramfs=$(build_initramfs)
   flock -u 9
 
   printf 'kernel=%s\ninitramfs=%s\nheaders=%s\nsource=%s\ncache=%s\n' "$kernel_dir/bzImage" "$initramfs" \

@@ -1,0 +1,622 @@
+/**
+ * Runs one command in the dmabuf test VM: a kernel with dma-heaps, udmabuf, sw_sync and vgem, booted by
+ * qemu with the host's root filesystem shared read-only, so the checkout, Deno and node_modules are there.
+ *
+ * ```sh
+ * deno task vm -- ls /dev/dma_heap
+ * deno task vm --user 65534 -- id
+ * deno task test:vm
+ * ```
+ *
+ * The command's stdout and stderr arrive on this process's stdout and stderr as the guest writes them, and
+ * its exit status becomes ours. Failures of the VM itself print one line on stderr and exit 1 (timeout: 124).
+ *
+ * @module
+ */
+
+const usage = `Usage: deno task vm [OPTIONS] -- COMMAND [ARGS...]
+
+Boots the test VM kernel (built and cached on first use) and runs COMMAND in the checkout, as root.
+
+Options:
+  --user [UID[:GID]]  run the command unprivileged (default 65534:65534; GID defaults to UID)
+  --append ARGS       extra kernel command line arguments
+  --timeout DURATION  kill the VM after DURATION, exit 124 (default 20m; e.g. 90s, 5m, 1h)
+  --require-hw        set DMABUF_REQUIRE_HW=1 in the guest: tests fail instead of skipping missing hardware
+  --memory SIZE       guest memory for qemu -m (default 2G)
+  --accel MODE        kvm, tcg or auto (default: kvm if /dev/kvm is usable and has not stalled a boot here)
+  --build-only        build the kernel and initramfs, print their paths, do not boot
+  -h, --help          show this help`;
+
+/** Exit status for a VM failure (build, boot, lost status) and for usage errors. */
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+/** Exit status on timeout, as timeout(1) uses. */
+const EXIT_TIMEOUT = 124;
+/** Exit status base for death by signal, as shells report it (128 + signal number). */
+const EXIT_SIGNAL_BASE = 128;
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+const DEFAULT_TIMEOUT = "20m";
+const DEFAULT_MEMORY = "2G";
+const DEFAULT_UNPRIVILEGED_ID = 65534;
+const CPUS = 2;
+/** Must match CONFIG_CMA_SIZE_MBYTES in kernel.config: the CMA heap ("reserved") is carved from it. */
+const KERNEL_CMDLINE = "console=ttyS0 panic=-1 cma=64M quiet";
+/** Console lines kept to explain a failed boot. */
+const CONSOLE_TAIL_LINES = 30;
+/** Bytes of qemu's own output kept to explain a failed start. */
+const QEMU_OUTPUT_LIMIT = 16 * 1024;
+/** Prefix of the lines init.sh writes on the console. */
+const CONSOLE_MARKER = "@@dmabuf-vm@@";
+const CONSOLE_INIT = `${CONSOLE_MARKER} init started`;
+const CONSOLE_STARTED = `${CONSOLE_MARKER} command started`;
+/**
+ * How long a KVM boot may go without init's first console line: under some nested hypervisors /dev/kvm
+ * opens fine but the guest kernel never runs. Then KVM is recorded as unusable and the boot redone with TCG.
+ */
+const KVM_STALL_MS = 30_000;
+/** File in the kernel's cache directory recording a KVM stall, holding the host kernel release it saw. */
+const KVM_UNUSABLE_FILE = "kvm-unusable";
+const READ_CHUNK_BYTES = 64 * 1024;
+
+const checkoutUrl = new URL("../../", import.meta.url);
+const buildScript = new URL("build_kernel.sh", import.meta.url).pathname;
+
+/** Options of one run, parsed from the arguments before `--`. */
+export interface VmOptions {
+  /** `uid:gid` to run the command as, or undefined for root. */
+  user?: string;
+  /** Extra kernel command line arguments. */
+  append: string;
+  /** Milliseconds before the VM is declared hung. */
+  timeoutMs: number;
+  requireHw: boolean;
+  /** Guest memory, as qemu's -m takes it. */
+  memory: string;
+  /** The accelerator asked for; "auto" picks one. */
+  accel: "auto" | Accel;
+  buildOnly: boolean;
+  help: boolean;
+  /** The command to run in the guest. */
+  command: string[];
+}
+
+/** A qemu accelerator. */
+export type Accel = "kvm" | "tcg";
+
+/** What build_kernel.sh produced. */
+export interface VmImages {
+  kernel: string;
+  initramfs: string;
+  /** The kernel's cache directory. */
+  cache: string;
+}
+
+/** An error that ends the run with a one-line message and an exit status. */
+export class VmError extends Error {
+  /** @param message one line for stderr; @param exitCode the status to exit with */
+  constructor(message: string, readonly exitCode: number = EXIT_FAILURE, readonly detail: string[] = []) {
+    super(message);
+    this.name = "VmError";
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Where guest output goes: Deno.stdout and Deno.stderr. */
+interface Writer {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Writes all bytes to a writer (short writes happen on pipes). */
+async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await writer.write(bytes.subarray(done));
+}
+
+/** Prints one line to stderr, prefixed so it is told apart from the guest's own output. */
+function note(message: string): void {
+  Deno.stderr.writeSync(encoder.encode(`vm: ${message}\n`));
+}
+
+/** Parses a duration such as `90s`, `20m`, `1h`, `500ms` or a bare number of seconds, in milliseconds. */
+export function parseDuration(text: string): number {
+  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  const unit = unitMs[match?.[2] ?? "s"];
+  if (!match || unit === undefined) {
+    throw new VmError(`Invalid duration "${text}": expected e.g. 90s, 20m, 1h`, EXIT_USAGE);
+  }
+  return Number(match[1]) * unit;
+}
+
+/** Parses `UID[:GID]` into `uid:gid` (GID defaults to UID). */
+export function parseUser(text: string): string {
+  const match = /^(\d+)(?::(\d+))?$/.exec(text);
+  if (!match) throw new VmError(`Invalid user "${text}": expected UID or UID:GID`, EXIT_USAGE);
+  return `${match[1]}:${match[2] ?? match[1]}`;
+}
+
+/** Parses run.ts's arguments: options, then the command after `--` (or from the first non-option). */
+export function parseOptions(args: string[]): VmOptions {
+  const options: VmOptions = {
+    append: "",
+    timeoutMs: parseDuration(DEFAULT_TIMEOUT),
+    requireHw: false,
+    memory: DEFAULT_MEMORY,
+    accel: "auto",
+    buildOnly: false,
+    help: false,
+    command: [],
+  };
+  let i = 0;
+  const value = (name: string): string => {
+    const next = args[++i];
+    if (next === undefined) throw new VmError(`Option ${name} needs a value`, EXIT_USAGE);
+    return next;
+  };
+  for (; i < args.length; i++) {
+    const arg = args[i]!;
+    const [name, inline] = arg.startsWith("--") && arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
+    if (arg === "--") {
+      i++;
+      break;
+    } else if (name === "--user") {
+      const next = inline ?? args[i + 1];
+      const explicit = inline !== undefined || (next !== undefined && /^\d/.test(next));
+      if (explicit && inline === undefined) i++;
+      options.user = parseUser(explicit ? next! : String(DEFAULT_UNPRIVILEGED_ID));
+    } else if (name === "--append") {
+      options.append = inline ?? value(name);
+    } else if (name === "--timeout") {
+      options.timeoutMs = parseDuration(inline ?? value(name));
+    } else if (name === "--memory") {
+      options.memory = inline ?? value(name);
+      if (!/^\d+[MG]?$/.test(options.memory)) {
+        throw new VmError(`Invalid memory size "${options.memory}": expected e.g. 2G or 1536M`, EXIT_USAGE);
+      }
+    } else if (name === "--accel") {
+      const accel = inline ?? value(name);
+      if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") {
+        throw new VmError(`Invalid accelerator "${accel}": expected kvm, tcg or auto`, EXIT_USAGE);
+      }
+      options.accel = accel;
+    } else if (arg === "--require-hw") {
+      options.requireHw = true;
+    } else if (arg === "--build-only") {
+      options.buildOnly = true;
+    } else if (arg === "-h" || arg === "--help") {
+      options.help = true;
+    } else if (arg.startsWith("-")) {
+      throw new VmError(`Unknown option "${arg}": see --help`, EXIT_USAGE);
+    } else {
+      break;
+    }
+  }
+  options.command = args.slice(i);
+  return options;
+}
+
+/** Quotes a string for POSIX sh so that it round-trips exactly. */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The job.sh that init.sh sources: the checkout, who runs, and the command. */
+export function jobScript(checkout: string, options: VmOptions): string {
+  return [
+    `DMABUF_VM_CHECKOUT=${shellQuote(checkout)}`,
+    `DMABUF_VM_USER=${shellQuote(options.user ?? "")}`,
+    `DMABUF_VM_REQUIRE_HW=${options.requireHw ? "1" : "''"}`,
+    `set -- ${options.command.map(shellQuote).join(" ")}`,
+    "",
+  ].join("\n");
+}
+
+/** Builds (or finds in the cache) the kernel and initramfs through build_kernel.sh. */
+async function ensureImages(): Promise<VmImages> {
+  const result = await new Deno.Command("bash", {
+    args: [buildScript],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!result.success) throw new VmError("Kernel build failed: see the messages above");
+  const paths = new Map<string, string>();
+  for (const line of new TextDecoder().decode(result.stdout).split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) paths.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const kernel = paths.get("kernel");
+  const initramfs = paths.get("initramfs");
+  const cache = paths.get("cache");
+  if (!kernel || !initramfs || !cache) {
+    throw new VmError("Kernel build failed: build_kernel.sh printed no image paths");
+  }
+  return { kernel, initramfs, cache };
+}
+
+/** Picks the accelerator: KVM when /dev/kvm opens read-write and no KVM stall was recorded for this host. */
+function chooseAccel(images: VmImages, asked: VmOptions["accel"]): { accel: Accel; why: string } {
+  if (asked !== "auto") return { accel: asked, why: "as asked" };
+  try {
+    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+  } catch {
+    return { accel: "tcg", why: "no read-write access to /dev/kvm; Deno starts slowly" };
+  }
+  const verdict = `${images.cache}/${KVM_UNUSABLE_FILE}`;
+  try {
+    if (Deno.readTextFileSync(verdict).trim() === Deno.osRelease()) {
+      return { accel: "tcg", why: `KVM stalled a boot on this host before; delete ${verdict} to retry it` };
+    }
+  } catch {
+    // No verdict: KVM was never seen to stall here.
+  }
+  return { accel: "kvm", why: "/dev/kvm is usable" };
+}
+
+/** Records that KVM stalled a boot, so later runs on this host kernel go straight to TCG. */
+function recordKvmStall(images: VmImages): void {
+  Deno.writeTextFileSync(`${images.cache}/${KVM_UNUSABLE_FILE}`, `${Deno.osRelease()}\n`);
+}
+
+/** qemu's -accel arguments. */
+function accelArgs(accel: Accel): string[] {
+  return accel === "kvm" ? ["-accel", "kvm"] : ["-accel", "tcg,thread=multi"];
+}
+
+/** Host-side paths of one run: the job share and the sockets qemu connects the serial ports to. */
+interface RunDir {
+  root: string;
+  job: string;
+  console: string;
+  stdout: string;
+  stderr: string;
+}
+
+async function makeRunDir(): Promise<RunDir> {
+  const root = await Deno.makeTempDir({ prefix: "dmabuf-vm-" });
+  const job = `${root}/job`;
+  await Deno.mkdir(job);
+  return {
+    root,
+    job,
+    console: `${root}/console.sock`,
+    stdout: `${root}/stdout.sock`,
+    stderr: `${root}/stderr.sock`,
+  };
+}
+
+/** qemu's arguments: serial ports ttyS0..2 to the run's sockets, the host root and the job share over 9p. */
+function qemuArgs(images: VmImages, dir: RunDir, options: VmOptions & { accel: Accel }): string[] {
+  const serial = (
+    id: string,
+    path: string,
+  ) => ["-chardev", `socket,id=${id},path=${path}`, "-serial", `chardev:${id}`];
+  return [
+    ...accelArgs(options.accel),
+    ...["-m", options.memory, "-smp", String(CPUS), "-nographic", "-nodefaults", "-no-reboot"],
+    ...["-kernel", images.kernel, "-initrd", images.initramfs],
+    ...["-append", `${KERNEL_CMDLINE} ${options.append}`.trim()],
+    ...serial("console", dir.console),
+    ...serial("stdout", dir.stdout),
+    ...serial("stderr", dir.stderr),
+    ...["-virtfs", "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap"],
+    ...["-virtfs", `local,path=${dir.job},mount_tag=job,security_model=none`],
+  ];
+}
+
+/** Keeps the last lines of the kernel console and forwards what the kernel says while the command runs. */
+class ConsoleLog {
+  #tail: string[] = [];
+  #partial = "";
+  #started = false;
+  #finished = false;
+  #initReached = Promise.withResolvers<void>();
+
+  /** Resolves when init's first line appears: the guest kernel runs and reached userspace. */
+  get initReached(): Promise<void> {
+    return this.#initReached.promise;
+  }
+
+  /** Feeds console text; forwards complete lines seen after the command started (kernel warnings). */
+  push(text: string): void {
+    const lines = (this.#partial + text).split("\n");
+    this.#partial = lines.pop() ?? "";
+    for (const raw of lines) this.#line(raw.replaceAll("\r", ""));
+  }
+
+  /** The last lines seen, for explaining a failed boot. */
+  tail(): string[] {
+    return this.#partial ? [...this.#tail, this.#partial] : [...this.#tail];
+  }
+
+  #line(line: string): void {
+    this.#tail.push(line);
+    if (this.#tail.length > CONSOLE_TAIL_LINES) this.#tail.shift();
+    if (line.startsWith(CONSOLE_MARKER)) {
+      if (line === CONSOLE_INIT) this.#initReached.resolve();
+      if (line === CONSOLE_STARTED) this.#started = true;
+      else if (this.#started) this.#finished = true;
+      return;
+    }
+    if (this.#started && !this.#finished) note(`kernel: ${line}`);
+  }
+}
+
+/** Copies a connection to a writer until EOF; once the writer fails (a closed pipe), drains and drops. */
+async function pump(conn: Deno.Conn, writer: Writer): Promise<void> {
+  const buffer = new Uint8Array(READ_CHUNK_BYTES);
+  let writable = true;
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return;
+    if (writable) writable = await writeAll(writer, buffer.subarray(0, n)).then(() => true, () => false);
+  }
+}
+
+/** Copies the console connection into a ConsoleLog until EOF. */
+async function pumpConsole(conn: Deno.Conn, log: ConsoleLog): Promise<void> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(READ_CHUNK_BYTES);
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) break;
+    log.push(decoder.decode(buffer.subarray(0, n), { stream: true }));
+  }
+  log.push(decoder.decode());
+}
+
+/** Reads a small file of the job share, or undefined when the guest did not write it. */
+async function readJobFile(dir: RunDir, name: string): Promise<string | undefined> {
+  try {
+    return (await Deno.readTextFile(`${dir.job}/${name}`)).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Collects up to QEMU_OUTPUT_LIMIT bytes of a stream (qemu's own messages). */
+async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    if (text.length < QEMU_OUTPUT_LIMIT) text += decoder.decode(chunk, { stream: true });
+  }
+  return text.slice(0, QEMU_OUTPUT_LIMIT);
+}
+
+/** A running VM: qemu, its socket listeners, and the promise of its exit. */
+class Vm {
+  #child: Deno.ChildProcess;
+  #listeners: Deno.Listener[];
+  readonly output: Promise<string>;
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  constructor(child: Deno.ChildProcess, listeners: Deno.Listener[]) {
+    this.#child = child;
+    this.#listeners = listeners;
+    const [out, err] = [collect(child.stdout), collect(child.stderr)];
+    this.output = Promise.all([out, err]).then(([o, e]) => `${o}${e}`.trim());
+    this.exited = child.status;
+  }
+
+  /** Kills qemu (if still running) and closes the listeners; safe to call more than once. */
+  kill(): void {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+}
+
+/** Starts qemu connected to three listening sockets; returns once it connected all serial ports. */
+async function startVm(
+  images: VmImages,
+  dir: RunDir,
+  options: VmOptions & { accel: Accel },
+): Promise<{ vm: Vm; conns: Deno.Conn[] }> {
+  const paths = [dir.console, dir.stdout, dir.stderr];
+  // A previous attempt (a KVM stall) leaves its socket files behind.
+  for (const path of paths) await Deno.remove(path).catch(() => {});
+  const listeners = paths.map((path) => Deno.listen({ transport: "unix", path }));
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("qemu-system-x86_64", {
+      args: qemuArgs(images, dir, options),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    listeners.forEach((listener) => listener.close());
+    throw new VmError(`Qemu failed to start: ${(error as Error).message}`);
+  }
+  const vm = new Vm(child, listeners);
+  activeVm = vm;
+  const accepted = Promise.all(listeners.map((listener) => listener.accept()));
+  const early = vm.exited.then(() => undefined);
+  const conns = await Promise.race([accepted, early]).catch(() => undefined);
+  if (!conns) {
+    vm.kill();
+    const output = (await vm.output).split("\n")[0] || "no output";
+    throw new VmError(`Qemu failed to start: ${output}`);
+  }
+  return { vm, conns };
+}
+
+/** A promise resolving to `value` after `ms`, and a way to cancel it. */
+function deadline<T>(ms: number, value: T): { promise: Promise<T>; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(value), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** Boots the VM once, streams the command's output, and returns its exit status or "stalled" (KVM). */
+async function boot(
+  images: VmImages,
+  dir: RunDir,
+  options: VmOptions & { accel: Accel },
+): Promise<number | "stalled"> {
+  for (const name of ["started", "status", "init-error"]) {
+    await Deno.remove(`${dir.job}/${name}`).catch(() => {});
+  }
+  const { vm, conns } = await startVm(images, dir, options);
+  const [consoleConn, stdoutConn, stderrConn] = conns as [Deno.Conn, Deno.Conn, Deno.Conn];
+  const consoleLog = new ConsoleLog();
+  const pumps = Promise.all([
+    pumpConsole(consoleConn, consoleLog),
+    pump(stdoutConn, Deno.stdout),
+    pump(stderrConn, Deno.stderr),
+  ]);
+  const timeout = deadline(options.timeoutMs, "timeout" as const);
+  const stall = deadline(KVM_STALL_MS, "stalled" as const);
+  consoleLog.initReached.then(stall.cancel);
+  const outcome = await Promise.race([
+    vm.exited.then(() => "exited" as const),
+    timeout.promise,
+    ...(options.accel === "kvm" ? [stall.promise] : []),
+  ]);
+  timeout.cancel();
+  stall.cancel();
+  if (outcome !== "exited") {
+    vm.kill();
+    await pumps;
+    if (outcome === "stalled") return outcome;
+    throw new VmError(`VM hung: no result after ${options.timeoutMs / 1000} s, qemu killed`, EXIT_TIMEOUT);
+  }
+  await pumps;
+  vm.kill();
+  return await jobStatus(dir, consoleLog, { status: await vm.exited, output: await vm.output });
+}
+
+/** Boots the VM (falling back from a stalled KVM to TCG) and returns the command's exit status. */
+async function runInVm(images: VmImages, dir: RunDir, options: VmOptions): Promise<number> {
+  const checkout = await Deno.realPath(checkoutUrl);
+  await Deno.writeTextFile(`${dir.job}/job.sh`, jobScript(checkout, options));
+  const { accel, why } = chooseAccel(images, options.accel);
+  note(`accelerator: ${accel} (${why})`);
+  const result = await boot(images, dir, { ...options, accel });
+  if (result !== "stalled") return result;
+  recordKvmStall(images);
+  note(
+    `accelerator: tcg (KVM boot showed no sign of life in ${
+      KVM_STALL_MS / 1000
+    } s; remembered for this host)`,
+  );
+  const retry = await boot(images, dir, { ...options, accel: "tcg" });
+  if (retry === "stalled") throw new VmError("VM hung: the TCG boot stalled too");
+  return retry;
+}
+
+/** Reads the command's exit status from the job share, or explains why there is none. */
+async function jobStatus(
+  dir: RunDir,
+  consoleLog: ConsoleLog,
+  qemu: { status: Deno.CommandStatus; output: string },
+): Promise<number> {
+  const status = await readJobFile(dir, "status");
+  if (status !== undefined && /^\d+$/.test(status)) return Number(status);
+  const qemuOutput = qemu.output;
+  if (!qemu.status.success) {
+    // The guest ends by rebooting (exit 0 with -no-reboot): anything else is qemu's own failure.
+    const how = qemu.status.signal ? `killed by ${qemu.status.signal}` : `exit status ${qemu.status.code}`;
+    throw new VmError(`Qemu failed (${how}): ${qemuOutput.split("\n").at(-1) || "no output"}`, EXIT_FAILURE, [
+      "qemu output:",
+      ...qemuOutput.split("\n"),
+    ]);
+  }
+  const tail = consoleLog.tail().filter((line) => line.trim() !== "");
+  if (await readJobFile(dir, "started") === undefined) {
+    const reason = await readJobFile(dir, "init-error");
+    const detail = tail.length ? tail : qemuOutput.split("\n");
+    throw new VmError(
+      `VM booted but the command never started: ${reason ?? "see the console output below"}`,
+      EXIT_FAILURE,
+      ["last console lines:", ...detail],
+    );
+  }
+  throw new VmError("VM exited without reporting the command's status", EXIT_FAILURE, [
+    "last console lines:",
+    ...tail,
+  ]);
+}
+
+/** The VM of this run, killed on every way out. */
+let activeVm: Vm | undefined;
+let activeDir: RunDir | undefined;
+
+function cleanUp(): void {
+  activeVm?.kill();
+  if (activeDir) {
+    try {
+      Deno.removeSync(activeDir.root, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+    activeDir = undefined;
+  }
+}
+
+/** On SIGINT/SIGTERM, kills qemu, removes the run directory and exits as a shell reports the signal. */
+function handleSignals(): void {
+  for (const [signal, number] of Object.entries(SIGNAL_NUMBERS)) {
+    Deno.addSignalListener(signal as Deno.Signal, () => {
+      note(`interrupted by ${signal}: VM killed`);
+      cleanUp();
+      Deno.exit(EXIT_SIGNAL_BASE + number);
+    });
+  }
+}
+
+/** Entry point: parses arguments, builds or finds the images, runs the command, returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const options = parseOptions(args);
+  if (options.help) {
+    Deno.stdout.writeSync(encoder.encode(`${usage}\n`));
+    return 0;
+  }
+  if (!options.buildOnly && options.command.length === 0) {
+    throw new VmError("No command given: deno task vm -- COMMAND [ARGS...]", EXIT_USAGE);
+  }
+  handleSignals();
+  const images = await ensureImages();
+  if (options.buildOnly) {
+    const lines = `kernel=${images.kernel}\ninitramfs=${images.initramfs}\ncache=${images.cache}\n`;
+    Deno.stdout.writeSync(encoder.encode(lines));
+    return 0;
+  }
+  activeDir = await makeRunDir();
+  try {
+    return await runInVm(images, activeDir, options);
+  } finally {
+    cleanUp();
+  }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    cleanUp();
+    if (!(error instanceof VmError)) throw error;
+    note(error.message);
+    for (const line of error.detail) Deno.stderr.writeSync(encoder.encode(`  ${line}\n`));
+    code = error.exitCode;
+  }
+  Deno.exit(code);
+}
