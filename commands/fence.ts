@@ -22,7 +22,7 @@ import {
   SyncFile,
   type SyncFileState,
 } from "../ffi/sync_file.ts";
-import { type BufferSelectFlags, DEFAULT_HEAP, selectBuffer } from "./buffer_select.ts";
+import { type BufferSelectFlags, bufferSource, DEFAULT_HEAP, selectBuffer } from "./buffer_select.ts";
 import {
   checkHandOff,
   FIRST_CHILD_FD,
@@ -334,6 +334,7 @@ export async function fenceImport(
   checkHandOff(flags, command);
   const access = accessOf(flags);
   const out = this.output(flags);
+  bufferSource(flags); // usage errors first, before any fd is taken
   using syncFile = openSyncFile({ fd: flags.syncFile, pid: flags.pid });
   using buffer = selectBuffer(flags);
   const state = syncFile.info();

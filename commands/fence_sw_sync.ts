@@ -177,6 +177,11 @@ export async function fenceSwSync(
     lines.finally(() => pending.delete(lines));
   }
 
+  if (!exec && !wantsHold(flags) && pending.size === 0) {
+    say(
+      "nothing keeps the timeline open (no --inc-after, --close-after, --stdin, --hold or --exec): closing it",
+    );
+  }
   try {
     if (exec || wantsHold(flags)) {
       // The hold ends on SIGINT/SIGTERM as usual, and also on `quit` from stdin.

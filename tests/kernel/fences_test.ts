@@ -301,7 +301,9 @@ hwTest({
       assertExit(await sync.result, 0);
       const after = await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--timeout", "0", "--json"]);
       assertExit(after, 0);
-      assert.equal(json(after).syncFile.fences[0].driver, "vgem");
+      // Signalled fences are skipped by the export, so an idle buffer gives the stub again.
+      assert.equal(json(after).syncFile.state, "signalled");
+      assert.equal(json(after).syncFile.fences[0].driver, "stub");
     } finally {
       vgem.closeHandle(bo.handle);
     }
@@ -455,5 +457,33 @@ hwTest({
     assert.equal(status.code, 0, stderr);
     assert.match(stderr, /timeline at 1: seqno 1 signalled, seqno 2 active/);
     assert.match(stderr, /timeline closed: seqno 1 signalled, seqno 2 -ENOENT/);
+  },
+});
+
+hwTest({
+  name: "Ctrl-C (SIGINT) stops a fence-wait promptly with exit 130",
+  needs: [needs.swSync],
+  fn: async () => {
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    const waiter = spawnWatched([
+      "fence-wait",
+      "--pid",
+      String(Deno.pid),
+      "--fd",
+      String(fence.fd),
+      "--json",
+    ]);
+    await untilHolding(waiter.pid, "anon_inode:sync_file");
+    await delay(BLOCKED_FOR_MS);
+    assert.equal(waiter.exited(), false);
+    const start = performance.now();
+    Deno.kill(waiter.pid, "SIGINT");
+    const result = await waiter.result;
+    const elapsed = performance.now() - start;
+    assertExit(result, 130);
+    assert.ok(elapsed < 1000, `stopped ${elapsed} ms after SIGINT`);
+    assert.equal(json(result).result, "interrupted");
+    assert.match(result.stderr, /Interrupted after .* waiting on sync_file fd \d+ of pid \d+/);
   },
 });
