@@ -140,6 +140,8 @@ export interface BenchReport {
   latencyBatch: number;
   /** The fill/verify pattern. */
   pattern: string;
+  /** The smallest step `performance.now()` was seen to take, ns (a jiffies clock shows 1–10 ms). */
+  clockResolutionNs: number;
   /** The goals the ratios are checked against. */
   goals: typeof GOALS;
   /** The C reference. */
@@ -225,6 +227,22 @@ interface Plan {
 
 function nowNs(): number {
   return performance.now() * NS_PER_MS;
+}
+
+/** Latencies below this clock step are not measurable: the report warns. */
+const COARSE_CLOCK_NS = 1e5;
+const CLOCK_PROBES = 5;
+
+/** The smallest step of the clock over a few probes. */
+export function clockResolutionNs(): number {
+  let best = Infinity;
+  for (let i = 0; i < CLOCK_PROBES; i++) {
+    const start = nowNs();
+    let next = nowNs();
+    while (next === start) next = nowNs();
+    best = Math.min(best, next - start);
+  }
+  return best;
 }
 
 function errorText(error: unknown): string {
@@ -492,6 +510,7 @@ export function renderBenchMarkdown(report: BenchReport): string {
     `- iterations: ${report.iterations} latency samples per measurement; SYNC and EXPORT_SYNC_FILE samples ` +
     `time batches of ${report.latencyBatch} ioctls`,
     `- fill/verify pattern: ${report.pattern}`,
+    `- clock resolution: ${formatNs(report.clockResolutionNs)}`,
     `- C reference: ${ref.available ? `${ref.compiler} ${ref.cflags}` : `not run: ${ref.reason}`}`,
     `- goals: latency Deno/C <= ${report.goals.latencyMaxRatio} (median), bandwidth Deno/C >= ` +
     `${report.goals.bandwidthMinRatio} (MiB/s from the median pass)`,
@@ -559,10 +578,19 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
     iterations: flags.iterations,
     latencyBatch: LATENCY_BATCH,
     pattern: formatPattern(flags.pattern ?? DEFAULT_PATTERN),
+    clockResolutionNs: clockResolutionNs(),
     goals: GOALS,
     reference,
     cases: [],
   };
+  if (report.clockResolutionNs >= COARSE_CLOCK_NS) {
+    out.warn(
+      `the clock advances in steps of ${
+        formatNs(report.clockResolutionNs)
+      } (a jiffies clocksource?): latencies ` +
+        "below that are not measurable here",
+    );
+  }
   for (const plan of plans(targets, sizes, flags)) {
     progress(`${plan.target.name} ${formatBytes(plan.size)}: Deno...`);
     const base = {
