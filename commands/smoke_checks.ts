@@ -15,6 +15,7 @@ import {
   DmaHeap,
   HEAP_DIR,
   listHeaps,
+  resolveHeapName,
   UDMABUF_HEAP,
   UDMABUF_PATH,
 } from "../ffi/dma_heap.ts";
@@ -148,7 +149,8 @@ export function smokeTargets(options: TargetOptions = {}): SmokeTarget[] {
   });
   const wanted = options.heaps ?? [];
   if (wanted.length > 0) {
-    return [...new Set(wanted)].map((name) => name === UDMABUF_HEAP ? udmabufTarget() : heapTarget(name));
+    const resolved = wanted.map((name) => name === UDMABUF_HEAP ? name : resolveHeapName(name, dir));
+    return [...new Set(resolved)].map((name) => name === UDMABUF_HEAP ? udmabufTarget() : heapTarget(name));
   }
   const found = listHeaps(dir, udmabufPath) ?? [];
   return found.map((heap) => heap.pseudo ? udmabufTarget() : heapTarget(heap.name));
