@@ -3,7 +3,8 @@
 # It mounts the host's root filesystem (9p tag "host", read-only) at /newroot, adds proc, sysfs, devtmpfs,
 # debugfs and a writable tmpfs under it, and runs the job that tests/vm/run.ts put on the writable 9p share
 # (tag "job"): job.sh sets DMABUF_VM_CHECKOUT, DMABUF_VM_USER ("uid:gid" or empty for root),
-# DMABUF_VM_REQUIRE_HW ("1" or empty) and the command as positional parameters.
+# DMABUF_VM_REQUIRE_HW ("1" or empty), DMABUF_VM_SELFTESTS (host path of the kernel's selftests, or empty)
+# and the command as positional parameters.
 # The command's stdout and stderr are pipes drained to /dev/ttyS1 and /dev/ttyS2 (host stdout and stderr);
 # ttyS0 is the kernel console. The share receives "started" before the command runs and "status" (its exit
 # status) after; then the VM reboots, which ends qemu (-no-reboot).
@@ -81,6 +82,7 @@ path="$checkout/cli:$checkout/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/
 set -- /usr/bin/env -i \
   PATH="$path" HOME="$home" TMPDIR="$scratch" DENO_DIR="$home/.cache/deno" DENO_NO_UPDATE_CHECK=1 \
   DMABUF_IN_VM=1 ${DMABUF_VM_REQUIRE_HW:+DMABUF_REQUIRE_HW=1} \
+  ${DMABUF_VM_SELFTESTS:+"DMABUF_VM_SELFTESTS=$DMABUF_VM_SELFTESTS"} \
   /bin/sh -c 'cd "$1" || exit 1; shift; exec "$@"' sh "$checkout" $run_as "$@"
 
 echo started >/job/started || fail "cannot write to the job share"

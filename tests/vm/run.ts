@@ -62,6 +62,7 @@ const READ_CHUNK_BYTES = 64 * 1024;
 
 const checkoutUrl = new URL("../../", import.meta.url);
 const buildScript = new URL("build_kernel.sh", import.meta.url).pathname;
+const selftestsScript = new URL("selftests.sh", import.meta.url).pathname;
 
 /** Options of one run, parsed from the arguments before `--`. */
 export interface VmOptions {
@@ -91,6 +92,8 @@ export interface VmImages {
   initramfs: string;
   /** The kernel's cache directory. */
   cache: string;
+  /** Directory of the kernel's own selftests built by selftests.sh, if that worked. */
+  selftests?: string;
 }
 
 /** An error that ends the run with a one-line message and an exit status. */
@@ -205,10 +208,11 @@ export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The job.sh that init.sh sources: the checkout, who runs, and the command. */
-export function jobScript(checkout: string, options: VmOptions): string {
+/** The job.sh that init.sh sources: the checkout, who runs, the selftests directory, and the command. */
+export function jobScript(checkout: string, options: VmOptions & { selftests?: string | undefined }): string {
   return [
     `DMABUF_VM_CHECKOUT=${shellQuote(checkout)}`,
+    `DMABUF_VM_SELFTESTS=${shellQuote(options.selftests ?? "")}`,
     `DMABUF_VM_USER=${shellQuote(options.user ?? "")}`,
     `DMABUF_VM_REQUIRE_HW=${options.requireHw ? "1" : "''"}`,
     `set -- ${options.command.map(shellQuote).join(" ")}`,
@@ -216,27 +220,37 @@ export function jobScript(checkout: string, options: VmOptions): string {
   ].join("\n");
 }
 
-/** Builds (or finds in the cache) the kernel and initramfs through build_kernel.sh. */
-async function ensureImages(): Promise<VmImages> {
+/** Runs a build script (stderr shown) and returns its KEY=VALUE stdout lines, or undefined if it failed. */
+async function runBuildScript(args: string[]): Promise<Map<string, string> | undefined> {
   const result = await new Deno.Command("bash", {
-    args: [buildScript],
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  if (!result.success) throw new VmError("Kernel build failed: see the messages above");
-  const paths = new Map<string, string>();
+  if (!result.success) return undefined;
+  const values = new Map<string, string>();
   for (const line of new TextDecoder().decode(result.stdout).split("\n")) {
     const eq = line.indexOf("=");
-    if (eq > 0) paths.set(line.slice(0, eq), line.slice(eq + 1));
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
   }
+  return values;
+}
+
+/** Builds (or finds in the cache) the kernel and initramfs through build_kernel.sh, then the selftests. */
+async function ensureImages(): Promise<VmImages> {
+  const paths = await runBuildScript([buildScript]);
+  if (!paths) throw new VmError("Kernel build failed: see the messages above");
   const kernel = paths.get("kernel");
   const initramfs = paths.get("initramfs");
   const cache = paths.get("cache");
   if (!kernel || !initramfs || !cache) {
     throw new VmError("Kernel build failed: build_kernel.sh printed no image paths");
   }
-  return { kernel, initramfs, cache };
+  // The selftests are a baseline, not a precondition: without them only selftests_test.ts fails.
+  const selftests = (await runBuildScript([selftestsScript, cache]))?.get("selftests");
+  if (!selftests) note("selftests not built: tests/kernel/selftests_test.ts will not find them");
+  return { kernel, initramfs, cache, ...(selftests ? { selftests } : {}) };
 }
 
 /** Picks the accelerator: KVM when /dev/kvm opens read-write and no KVM stall was recorded for this host. */
@@ -506,7 +520,10 @@ async function boot(
 /** Boots the VM (falling back from a stalled KVM to TCG) and returns the command's exit status. */
 async function runInVm(images: VmImages, dir: RunDir, options: VmOptions): Promise<number> {
   const checkout = await Deno.realPath(checkoutUrl);
-  await Deno.writeTextFile(`${dir.job}/job.sh`, jobScript(checkout, options));
+  await Deno.writeTextFile(
+    `${dir.job}/job.sh`,
+    jobScript(checkout, { ...options, selftests: images.selftests }),
+  );
   const { accel, why } = chooseAccel(images, options.accel);
   note(`accelerator: ${accel} (${why})`);
   const result = await boot(images, dir, { ...options, accel });
