@@ -13,8 +13,8 @@
 export PATH=/bin
 
 marker='@@dmabuf-vm@@'
-# Scratch tmpfs mount point candidates; the first that exists and does not contain the checkout is used.
-scratch_candidates='/tmp /run /mnt /var/tmp /srv /opt'
+# The writable scratch tmpfs (HOME, DENO_DIR, TMPDIR) is the guest's /tmp; it hides the host's /tmp.
+scratch=/tmp
 # 9p message size: the default (8 KiB) makes reading the 100 MB Deno binary slow.
 msize=262144
 
@@ -50,17 +50,19 @@ mount -t debugfs debugfs $root/sys/kernel/debug || fail "cannot mount debugfs"
 mkdir -p $root/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs $root/dev/shm || fail "cannot mount /dev/shm"
 
-scratch=
-for dir in $scratch_candidates; do
-  case "$checkout/" in "$dir"/*) continue ;; esac
-  if [ -d "$root$dir" ]; then
-    scratch=$dir
-    break
-  fi
-done
-[ -n "$scratch" ] || fail "no directory for the scratch tmpfs among: $scratch_candidates"
+# A checkout under /tmp (CI clones) would vanish under the tmpfs: hold it aside and bind it back.
+checkout_under_scratch=
+case "$checkout/" in "$scratch"/*) checkout_under_scratch=1 ;; esac
+if [ -n "$checkout_under_scratch" ]; then
+  mkdir -p /checkout
+  mount -o bind "$root$checkout" /checkout || fail "cannot bind-mount the checkout $checkout"
+fi
 mount -t tmpfs -o mode=1777 tmpfs "$root$scratch" || fail "cannot mount a tmpfs on $scratch"
-home=$scratch/home
+if [ -n "$checkout_under_scratch" ]; then
+  mkdir -p "$root$checkout"
+  mount -o bind /checkout "$root$checkout" || fail "cannot bind the checkout back at $checkout"
+fi
+home=$scratch/.dmabuf-vm-home
 mkdir -p "$root$home/.cache/deno"
 
 run_as=

@@ -59,6 +59,9 @@ const KVM_STALL_MS = 30_000;
 /** File in the kernel's cache directory recording a KVM stall, holding the host kernel release it saw. */
 const KVM_UNUSABLE_FILE = "kvm-unusable";
 const READ_CHUNK_BYTES = 64 * 1024;
+/** Carriage returns and the escape sequences SeaBIOS writes to the console (ESC c, ESC [ ... letter). */
+// deno-lint-ignore no-control-regex
+const TERMINAL_CONTROL = /\r|\x1b\[[0-9;?]*[A-Za-z]|\x1b[A-Za-z]/g;
 
 const checkoutUrl = new URL("../../", import.meta.url);
 const buildScript = new URL("build_kernel.sh", import.meta.url).pathname;
@@ -264,7 +267,7 @@ function chooseAccel(images: VmImages, asked: VmOptions["accel"]): { accel: Acce
   const verdict = `${images.cache}/${KVM_UNUSABLE_FILE}`;
   try {
     if (Deno.readTextFileSync(verdict).trim() === Deno.osRelease()) {
-      return { accel: "tcg", why: `KVM stalled a boot on this host before; delete ${verdict} to retry it` };
+      return { accel: "tcg", why: `KVM stalled a boot here before; rm ${verdict} to retry` };
     }
   } catch {
     // No verdict: KVM was never seen to stall here.
@@ -340,7 +343,7 @@ class ConsoleLog {
   push(text: string): void {
     const lines = (this.#partial + text).split("\n");
     this.#partial = lines.pop() ?? "";
-    for (const raw of lines) this.#line(raw.replaceAll("\r", ""));
+    for (const raw of lines) this.#line(raw.replace(TERMINAL_CONTROL, ""));
   }
 
   /** The last lines seen, for explaining a failed boot. */
@@ -551,10 +554,9 @@ async function jobStatus(
   if (!qemu.status.success) {
     // The guest ends by rebooting (exit 0 with -no-reboot): anything else is qemu's own failure.
     const how = qemu.status.signal ? `killed by ${qemu.status.signal}` : `exit status ${qemu.status.code}`;
-    throw new VmError(`Qemu failed (${how}): ${qemuOutput.split("\n").at(-1) || "no output"}`, EXIT_FAILURE, [
-      "qemu output:",
-      ...qemuOutput.split("\n"),
-    ]);
+    const lines = qemuOutput.split("\n");
+    const detail = lines.length > 1 ? ["qemu output:", ...lines] : [];
+    throw new VmError(`Qemu failed (${how}): ${lines.at(-1) || "no output"}`, EXIT_FAILURE, detail);
   }
   const tail = consoleLog.tail().filter((line) => line.trim() !== "");
   if (await readJobFile(dir, "started") === undefined) {
