@@ -78,7 +78,9 @@ stty -F /dev/ttyS1 raw -echo || fail "cannot set up /dev/ttyS1"
 stty -F /dev/ttyS2 raw -echo || fail "cannot set up /dev/ttyS2"
 mkfifo /stdout.fifo /stderr.fifo || fail "cannot create the output pipes"
 cat /stdout.fifo >/dev/ttyS1 &
+drains=$!
 cat /stderr.fifo >/dev/ttyS2 &
+drains="$drains $!"
 
 path="$checkout/cli:$checkout/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 set -- /usr/bin/env -i \
@@ -91,6 +93,13 @@ echo started >/job/started || fail "cannot write to the job share"
 say "command started"
 chroot $root "$@" </dev/null >/stdout.fifo 2>/stderr.fifo
 status=$?
+# The VM ends with the command, like a container: background processes it left would hold the output pipes
+# open and keep the drains (and the VM) alive, so they are killed. Signals to kernel threads are ignored.
+for proc in /proc/[0-9]*; do
+  pid=${proc#/proc/}
+  case " 1 $drains " in *" $pid "*) continue ;; esac
+  kill -KILL "$pid" 2>/dev/null
+done
 # The drains exit once every writer closed the pipes; closing a tty waits until its output left the UART.
 wait
 echo "$status" >/job/status
