@@ -50,10 +50,32 @@ export class NotADmaBufError extends Error {
   }
 }
 
+/**
+ * Encoded `struct dma_buf_sync` for every flags value up to the valid mask (and one past it, for error tests).
+ * `DMA_BUF_IOCTL_SYNC` is `_IOW`: the kernel only reads the argument, so one encoding serves every call, and
+ * the per-call allocation (which costs more than the ioctl itself) is avoided.
+ */
+const SYNC_ARGS = Array.from(
+  { length: DmaBufSyncFlags.DMA_BUF_SYNC_VALID_FLAGS_MASK + 2 },
+  (_, f) => DmaBufSync.encode(f),
+);
+
+function syncArg(flags: number): Uint8Array<ArrayBuffer> {
+  return SYNC_ARGS[flags] ?? DmaBufSync.encode(flags);
+}
+
+/** `struct dma_buf_export_sync_file` requests by access flags, copied into a buffer's scratch argument. */
+const EXPORT_ARGS = Array.from(
+  { length: DmaBufSyncFlags.DMA_BUF_SYNC_RW + 1 },
+  (_, flags) => DmaBufSyncFile.encode({ flags, fd: -1 }),
+);
+
 /** An open dma-buf. */
 export class DmaBuf implements Disposable {
   /** The owned fd. */
   readonly file: Fd;
+  /** Reused argument of EXPORT_SYNC_FILE (the kernel writes the new fd into it). */
+  readonly #exportArg = new Uint8Array(DmaBufSyncFile.SIZE);
 
   /** Wraps an fd known to be a dma-buf (from an allocation); takes ownership. */
   constructor(file: Fd) {
@@ -117,7 +139,7 @@ export class DmaBuf implements Disposable {
 
   /** `DMA_BUF_IOCTL_SYNC` with raw flags (for error-path tests), restarted on EINTR and EAGAIN. */
   syncRaw(flags: number): void {
-    const arg = DmaBufSync.encode(flags);
+    const arg = syncArg(flags);
     for (;;) {
       try {
         this.file.ioctl("DMA_BUF_IOCTL_SYNC", arg);
@@ -141,7 +163,8 @@ export class DmaBuf implements Disposable {
    * @throws {SyscallError} ENOTTY on kernels before 6.0
    */
   exportSyncFile(access: Access): Fd {
-    const arg = DmaBufSyncFile.encode({ flags: accessFlags(access), fd: -1 });
+    const arg = this.#exportArg;
+    arg.set(EXPORT_ARGS[accessFlags(access)]!);
     this.file.ioctl("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", arg);
     return new Fd(DmaBufSyncFile.decode(arg).fd, `sync_file exported from ${this.file.label}`);
   }
@@ -151,7 +174,10 @@ export class DmaBuf implements Disposable {
    * @throws {SyscallError} ENOTTY before 6.0, EINVAL when `syncFile` is not a sync_file
    */
   importSyncFile(syncFile: number, access: Access): void {
-    this.file.ioctl("DMA_BUF_IOCTL_IMPORT_SYNC_FILE", DmaBufSyncFile.encode({ flags: accessFlags(access), fd: syncFile }));
+    this.file.ioctl(
+      "DMA_BUF_IOCTL_IMPORT_SYNC_FILE",
+      DmaBufSyncFile.encode({ flags: accessFlags(access), fd: syncFile }),
+    );
   }
 
   /** Closes the fd; idempotent. */

@@ -142,6 +142,8 @@ export class DmaHeap implements Disposable {
   readonly name: string;
   /** The heap device fd. */
   readonly file: Fd;
+  /** Reused ioctl argument: allocating it per call costs more than a small allocation's ioctl. */
+  readonly #allocArg = new Uint8Array(DmaHeapAllocationData.SIZE);
 
   private constructor(name: string, file: Fd) {
     this.name = name;
@@ -165,7 +167,8 @@ export class DmaHeap implements Disposable {
    */
   alloc(length: number | bigint, options: AllocOptions = {}): DmaBuf {
     const fdFlags = (options.fdFlags ?? OpenFlags.O_RDWR) | OpenFlags.O_CLOEXEC;
-    const arg = DmaHeapAllocationData.encode({
+    const arg = this.#allocArg;
+    DmaHeapAllocationData.encodeInto(arg, {
       len: BigInt(length),
       fd: 0,
       fdFlags,

@@ -53,6 +53,8 @@ const symbols = {
   statx: { parameters: [int, buf, int, uint, buf], result: int },
   /** `ssize_t readlink(const char *path, char *buf, size_t size)` */
   readlink: { parameters: [buf, buf, size_t], result: ssize_t },
+  /** `int memcmp(const void *s1, const void *s2, size_t n)`; compares mapped memory natively for verify */
+  memcmp: { parameters: [ptr, buf, size_t], result: int },
   /** `int memfd_create(const char *name, unsigned int flags)` */
   memfd_create: { parameters: [buf, uint], result: int },
   /** `int ftruncate(int fd, off_t length)` */

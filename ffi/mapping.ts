@@ -37,6 +37,20 @@ export interface Mismatch {
   actual: Uint8Array;
 }
 
+/** Bytes compared per `memcmp` call when verifying a one-byte pattern. */
+const REFERENCE_CHUNK = 1 << 16;
+const referenceChunks = new Map<number, Uint8Array<ArrayBuffer>>();
+
+/** A {@link REFERENCE_CHUNK}-byte buffer of `value`, made once per value. */
+function referenceChunk(value: number): Uint8Array<ArrayBuffer> {
+  let chunk = referenceChunks.get(value);
+  if (chunk === undefined) {
+    chunk = new Uint8Array(REFERENCE_CHUNK).fill(value);
+    referenceChunks.set(value, chunk);
+  }
+  return chunk;
+}
+
 /** A shared mapping of `length` bytes of an fd. */
 export class Mapping implements Disposable {
   #pointer: Deno.PointerObject | null;
@@ -112,7 +126,9 @@ export class Mapping implements Disposable {
   /** Checks `[offset, offset + length)` against `pattern`; the first difference, or null when all match. */
   verify(pattern: Pattern, offset = 0, length = this.length - offset): Mismatch | null {
     const bytes = this.#bytes(offset, length, false);
-    const index = findMismatch(bytes, pattern, this.offset + offset);
+    const index = pattern.kind === "zero" || pattern.kind === "byte"
+      ? this.#findByteMismatch(bytes, pattern, offset)
+      : findMismatch(bytes, pattern, this.offset + offset);
     if (index === -1) return null;
     const shown = Math.min(16, length - index);
     return {
@@ -120,6 +136,23 @@ export class Mapping implements Disposable {
       expected: patternBytes(pattern, this.offset + offset + index, shown),
       actual: bytes.slice(index, index + shown),
     };
+  }
+
+  /**
+   * {@link findMismatch} for one repeated byte: libc `memcmp` against a chunk of that byte does the scan
+   * (vectorised, as C would), and only a chunk that differs is searched byte by byte.
+   */
+  #findByteMismatch(bytes: Uint8Array, pattern: Pattern, offset: number): number {
+    const value = pattern.kind === "byte" ? pattern.value : 0;
+    const reference = referenceChunk(value);
+    for (let done = 0; done < bytes.length; done += reference.length) {
+      const n = Math.min(reference.length, bytes.length - done);
+      const start = Deno.UnsafePointer.offset(this.#pointer!, offset + done);
+      if (libc().memcmp(start, reference, BigInt(n)) !== 0) {
+        return done + findMismatch(bytes.subarray(done, done + n), pattern, this.offset + offset + done);
+      }
+    }
+    return -1;
   }
 
   /** Whether the mapping is still in place. */

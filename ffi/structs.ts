@@ -101,12 +101,16 @@ export const DmaHeapAllocationData = {
   /** Encodes an allocation request. */
   encode(value: HeapAllocation): Uint8Array<ArrayBuffer> {
     const bytes = new Uint8Array(24);
-    const v = view(bytes);
+    DmaHeapAllocationData.encodeInto(bytes, value);
+    return bytes;
+  },
+  /** Encodes an allocation request into existing bytes (a reused ioctl argument). */
+  encodeInto(bytes: Uint8Array, value: HeapAllocation): void {
+    const v = checkLength(bytes, 24, "dma_heap_allocation_data");
     v.setBigUint64(0, value.len, true);
     v.setUint32(8, value.fd, true);
     v.setUint32(12, value.fdFlags, true);
     v.setBigUint64(16, value.heapFlags, true);
-    return bytes;
   },
   /** Decodes an allocation request or answer. */
   decode(bytes: Uint8Array): HeapAllocation {
