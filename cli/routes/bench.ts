@@ -44,7 +44,7 @@ export const benchCommand = buildCommand<BenchFlags, [], DmabufContext>({
         parse: parsePattern,
         optional: true,
         placeholder: "PATTERN",
-        brief: "Fill/verify pattern: zero, a byte (0xa5), counter (default), random:SEED",
+        brief: "Fill/verify pattern: zero, a byte (default 0xa5), counter, random:SEED",
       },
       reference: {
         kind: "boolean",
