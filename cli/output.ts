@@ -144,20 +144,27 @@ export class Output {
     this.#io.stderr.write(`dmabuf: warning: ${text}\n`);
   }
 
-  /** Writes rows as an aligned table with a header on stdout. */
+  /** Writes rows as an aligned table with a header on stdout, in one write. */
   table<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): void {
     const cells = rows.map((row) => columns.map((column) => column.cell(row)));
-    const widths = columns.map((column, i) =>
-      Math.max(column.header.length, ...cells.map((r) => r[i]!.length))
-    );
-    const render = (texts: readonly string[]) =>
-      texts.map((text, i) => {
-        const last = i === texts.length - 1;
-        if (columns[i]!.right) return text.padStart(widths[i]!);
-        return last ? text : text.padEnd(widths[i]!);
-      }).join("  ");
-    this.line(this.bold(render(columns.map((c) => c.header))));
-    for (const row of cells) this.line(render(row));
+    const widths = columns.map((column) => column.header.length);
+    for (const row of cells) {
+      for (let i = 0; i < row.length; i++) if (row[i]!.length > widths[i]!) widths[i] = row[i]!.length;
+    }
+    const last = columns.length - 1;
+    const render = (texts: readonly string[]): string => {
+      let line = "";
+      for (let i = 0; i < texts.length; i++) {
+        const text = texts[i]!;
+        if (i > 0) line += "  ";
+        if (columns[i]!.right) line += text.padStart(widths[i]!);
+        else line += i === last ? text : text.padEnd(widths[i]!);
+      }
+      return line;
+    };
+    const lines = [this.bold(render(columns.map((c) => c.header)))];
+    for (const row of cells) lines.push(render(row));
+    this.#io.stdout.write(lines.join("\n") + "\n");
   }
 
   #style(code: number, text: string): string {
