@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `npm start`: dmabuf at work on real buffers. Runs here when this kernel has dma-heaps, otherwise in the
+# project's test VM (whose kernel is built on first use).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+
+# Each step is echoed before it runs, so the output reads as a transcript.
+demo='set -e
+step() { printf "\n$ %s\n" "$*"; "$@"; }
+step dmabuf heaps
+step dmabuf alloc --heap system --size 1M --name quickstart --fill counter --exec -- dmabuf map --fd 3 --verify counter
+step dmabuf alloc --heap cma --size 64K --count 2 --name demo --exec -- dmabuf stat --name "demo*"
+step dmabuf fence sw-sync --seqno 1 --inc-after 3s --exec -- dmabuf fence-wait --fd 3 --timeout 10s'
+
+if [ -d /dev/dma_heap ]; then
+  PATH="$root/cli:$PATH" exec sh -c "$demo"
+fi
+echo "No /dev/dma_heap on this machine: running the demo in the test VM (the first run builds its kernel, ~10 min)." >&2
+exec "$root/node_modules/.bin/deno" task vm -- sh -c "$demo"
