@@ -9,7 +9,11 @@
  * ```
  *
  * The command's stdout and stderr arrive on this process's stdout and stderr as the guest writes them, and
- * its exit status becomes ours. Failures of the VM itself print one line on stderr and exit 1 (timeout: 124).
+ * its exit status becomes ours. Failures of the VM itself print one line on stderr and exit 1 (timeout: 124,
+ * usage errors: 2, SIGINT/SIGTERM: 130/143). In the guest the command runs in the checkout (same absolute
+ * path as on the host) with PATH = <checkout>/cli:<checkout>/node_modules/.bin:<system dirs>, HOME, DENO_DIR
+ * and TMPDIR on a tmpfs at /tmp, DENO_NO_UPDATE_CHECK=1, DMABUF_IN_VM=1, DMABUF_VM_SELFTESTS and, with
+ * --require-hw, DMABUF_REQUIRE_HW=1. See init.sh for the guest side.
  *
  * @module
  */
@@ -101,7 +105,11 @@ export interface VmImages {
 
 /** An error that ends the run with a one-line message and an exit status. */
 export class VmError extends Error {
-  /** @param message one line for stderr; @param exitCode the status to exit with */
+  /**
+   * @param message one line for stderr
+   * @param exitCode the status to exit with
+   * @param detail lines printed indented after the message (console or qemu output)
+   */
   constructor(message: string, readonly exitCode: number = EXIT_FAILURE, readonly detail: string[] = []) {
     super(message);
     this.name = "VmError";
