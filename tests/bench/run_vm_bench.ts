@@ -7,8 +7,7 @@
  * ```
  *
  * The guest's root is read-only, so the report travels as the guest's stdout and the files are written here.
- * Under TCG the guest kernel cannot calibrate its TSC and falls back to a 4 ms jiffies clock, which makes
- * every latency 0 or 4 ms; so the guest is told the host's TSC rate (`tsc_early_khz`) and to trust it.
+ * Under TCG the VM runner gives the guest the host's TSC rate, so latencies are not 0 or 4 ms jiffies.
  * The exit status is the bench's (1 when a measurement failed; the report is still written).
  * @module
  */
@@ -16,20 +15,6 @@
 import { type BenchReport, renderBenchMarkdown } from "../../commands/bench.ts";
 
 const RUNNER = new URL("../vm/run.ts", import.meta.url).pathname;
-const KHZ_PER_MHZ = 1000;
-
-/** The host's TSC rate in kHz from /proc/cpuinfo (`cpu MHz`, the TSC rate on x86 hosts), or null. */
-export function hostTscKhz(cpuinfo: string): number | null {
-  const match = /^cpu MHz\s*:\s*([0-9.]+)/m.exec(cpuinfo);
-  return match === null ? null : Math.round(Number(match[1]) * KHZ_PER_MHZ);
-}
-
-/** Kernel arguments that give the guest a usable clock under TCG. */
-export function clockArgs(cpuinfo: string): string {
-  const khz = hostTscKhz(cpuinfo);
-  return khz === null ? "" : `tsc_early_khz=${khz} tsc=reliable clocksource=tsc`;
-}
-
 /** `dmabuf-bench-20250102-030405`. */
 export function reportDirName(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
@@ -38,17 +23,9 @@ export function reportDirName(date: Date): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  let cpuinfo = "";
-  try {
-    cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
-  } catch {
-    // Not Linux or not readable: the guest keeps its own clock.
-  }
-  const append = clockArgs(cpuinfo);
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       ...["run", "--allow-all", "--no-prompt", RUNNER],
-      ...(append === "" ? [] : ["--append", append]),
       ...["--", "dmabuf", "bench", "--json", ...args],
     ],
     stdin: "null",
@@ -70,8 +47,7 @@ async function main(args: string[]): Promise<number> {
   const dir = `${root}/${reportDirName(new Date())}`;
   Deno.mkdirSync(dir, { recursive: true });
   Deno.writeTextFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2) + "\n");
-  const markdown = renderBenchMarkdown(report) +
-    (append === "" ? "" : `\nGuest kernel clock arguments: \`${append}\`\n`);
+  const markdown = renderBenchMarkdown(report);
   Deno.writeTextFileSync(`${dir}/report.md`, markdown);
   Deno.stdout.writeSync(new TextEncoder().encode(`${markdown}\nbench report written to ${dir}\n`));
   return result.code;

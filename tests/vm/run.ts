@@ -288,6 +288,32 @@ function recordKvmStall(images: VmImages): void {
   Deno.writeTextFileSync(`${images.cache}/${KVM_UNUSABLE_FILE}`, `${Deno.osRelease()}\n`);
 }
 
+const KHZ_PER_MHZ = 1000;
+
+/** The host's TSC rate in kHz from /proc/cpuinfo (`cpu MHz`, the TSC rate on x86 hosts), or null. */
+export function hostTscKhz(cpuinfo: string): number | null {
+  const match = /^cpu MHz\s*:\s*([0-9.]+)/m.exec(cpuinfo);
+  return match === null ? null : Math.round(Number(match[1]) * KHZ_PER_MHZ);
+}
+
+/**
+ * Kernel arguments that give a TCG guest a usable clock. Under TCG the guest cannot calibrate its TSC and
+ * falls back to refined-jiffies, a 4 ms clock that makes every latency 0 or 4 ms and timeouts coarse; TCG's
+ * TSC runs at the host's rate, so the guest is told that rate and to trust it.
+ */
+export function tcgClockArgs(cpuinfo: string): string {
+  const khz = hostTscKhz(cpuinfo);
+  return khz === null ? "" : `tsc_early_khz=${khz} tsc=reliable clocksource=tsc`;
+}
+
+function readCpuinfo(): string {
+  try {
+    return Deno.readTextFileSync("/proc/cpuinfo");
+  } catch {
+    return "";
+  }
+}
+
 /** qemu's -accel arguments. */
 function accelArgs(accel: Accel): string[] {
   return accel === "kvm" ? ["-accel", "kvm"] : ["-accel", "tcg,thread=multi"];
@@ -315,6 +341,12 @@ async function makeRunDir(): Promise<RunDir> {
   };
 }
 
+/** The kernel command line: the fixed part, a usable clock under TCG, then the user's `--append`. */
+function kernelCmdline(options: VmOptions & { accel: Accel }): string {
+  const clock = options.accel === "tcg" ? tcgClockArgs(readCpuinfo()) : "";
+  return [KERNEL_CMDLINE, clock, options.append].filter((part) => part !== "").join(" ");
+}
+
 /** qemu's arguments: serial ports ttyS0..2 to the run's sockets, the host root and the job share over 9p. */
 function qemuArgs(images: VmImages, dir: RunDir, options: VmOptions & { accel: Accel }): string[] {
   const serial = (
@@ -325,7 +357,7 @@ function qemuArgs(images: VmImages, dir: RunDir, options: VmOptions & { accel: A
     ...accelArgs(options.accel),
     ...["-m", options.memory, "-smp", String(CPUS), "-nographic", "-nodefaults", "-no-reboot"],
     ...["-kernel", images.kernel, "-initrd", images.initramfs],
-    ...["-append", `${KERNEL_CMDLINE} ${options.append}`.trim()],
+    ...["-append", kernelCmdline(options)],
     ...serial("console", dir.console),
     ...serial("stdout", dir.stdout),
     ...serial("stderr", dir.stderr),
