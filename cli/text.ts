@@ -8,6 +8,8 @@ import {
   type ApplicationText,
   ArgumentParseError,
   ArgumentScannerError,
+  EnumValidationError,
+  FlagNotFoundError,
   formatMessageForArgumentScannerError,
   text_en,
 } from "@stricli/core";
@@ -18,6 +20,20 @@ function oneLine(text: string): string {
   return text.trim().split("\n").map((line) => line.trim()).filter((line) => line !== "").join("; ");
 }
 
+function suggest(corrections: readonly string[]): string {
+  return corrections.length === 0 ? "" : `; did you mean ${corrections.map((c) => `"${c}"`).join(" or ")}?`;
+}
+
+/** Messages for stricli's scanner errors, in the house grammar and naming the option. */
+const scannerMessages = {
+  FlagNotFoundError: (error: FlagNotFoundError) =>
+    `Unknown option ${error.input.startsWith("-") ? "" : "--"}${error.input}${
+      suggest(error.corrections.map((c) => `--${c.replace(/^-+/, "")}`))
+    }`,
+  EnumValidationError: (error: EnumValidationError) =>
+    `--${error.externalFlagName}: Invalid value "${error.input}": expected one of ${error.values.join(", ")}`,
+};
+
 function parsingMessage(exc: unknown): string {
   if (exc instanceof ArgumentParseError) {
     const cause = exc.exception instanceof Error ? exc.exception.message : String(exc.exception);
@@ -26,7 +42,7 @@ function parsingMessage(exc: unknown): string {
     }${exc.externalFlagNameOrPlaceholder}: ${oneLine(cause)}`;
   }
   if (exc instanceof ArgumentScannerError) {
-    return `dmabuf: ${oneLine(formatMessageForArgumentScannerError(exc, {}))}`;
+    return `dmabuf: ${oneLine(formatMessageForArgumentScannerError(exc, scannerMessages))}`;
   }
   return formatError(exc, verboseRequested());
 }
