@@ -10,7 +10,7 @@ import { CliError } from "../cli/errors.ts";
 import { formatBytes } from "../cli/output.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { OpenFlags, readLink, readTextFile, stat } from "../ffi/fd.ts";
-import { type DmaBufFdRef, type ProcessDmaBufs, scanProcess } from "../ffi/procfs.ts";
+import { type DmaBufFdRef, fdRefOf, type ProcessDmaBufs, scanProcess } from "../ffi/procfs.ts";
 import { isDmaBufFdinfo, parseFdinfo } from "../ffi/text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "../ffi/text/maps.ts";
 import { allocateBuffers, type BufferSelectFlags, bufferSource } from "./buffer_select.ts";
@@ -90,18 +90,7 @@ export function describeFdOf(pid: number, fd: number): FdInfo {
   }
   if (!isDmaBufFdinfo(info)) throw new CliError(`${label} is not a dma-buf: its fdinfo has no exp_name`);
   const inode = info.ino ?? Number(stat(`${dir}/fd/${fd}`).ino);
-  return {
-    pid,
-    fd,
-    inode,
-    size: info.size ?? 0,
-    count: info.count ?? 0,
-    exporter: info.expName ?? "",
-    name: info.name,
-    flags: info.flags & ~OpenFlags.O_CLOEXEC,
-    cloexec: (info.flags & OpenFlags.O_CLOEXEC) !== 0,
-    mappings: maps.filter((m) => m.inode === inode).length,
-  };
+  return { pid, ...fdRefOf(fd, info, inode), mappings: maps.filter((m) => m.inode === inode).length };
 }
 
 function printFd(out: ReturnType<DmabufContext["output"]>, info: FdInfo): void {

@@ -16,7 +16,7 @@
 
 import { Errno, type ErrnoName, SyscallError } from "./errno.ts";
 import { OpenFlags, readLink, readTextFile, stat } from "./fd.ts";
-import { isDmaBufFdinfo, parseFdinfo } from "./text/fdinfo.ts";
+import { type Fdinfo, isDmaBufFdinfo, parseFdinfo } from "./text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "./text/maps.ts";
 
 /** The default procfs mount. */
@@ -115,7 +115,11 @@ function readFdRef(dir: string, fd: number): DmaBufFdRef | null {
   }
   const info = parseFdinfo(readTextFile(`${dir}/fdinfo/${fd}`));
   if (!isDmaBufFdinfo(info)) return null;
-  const inode = info.ino ?? Number(stat(`${dir}/fd/${fd}`).ino);
+  return fdRefOf(fd, info, info.ino ?? Number(stat(`${dir}/fd/${fd}`).ino));
+}
+
+/** The {@link DmaBufFdRef} of `fd` from its parsed fdinfo and its inode. */
+export function fdRefOf(fd: number, info: Fdinfo, inode: number): DmaBufFdRef {
   return {
     fd,
     inode,

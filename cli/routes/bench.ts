@@ -1,6 +1,7 @@
 import { buildCommand } from "@stricli/core";
+import { heapSetFlags } from "./heap_set_flags.ts";
 import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseCount, parseHeapName, parsePattern, parseSize } from "../parse.ts";
+import { parseCount, parsePattern, parseSize } from "../parse.ts";
 import type { BenchFlags } from "../../commands/bench.ts";
 
 /** `dmabuf bench`: latency and bandwidth of dma-buf operations, against a C reference. */
@@ -9,21 +10,7 @@ export const benchCommand = buildCommand<BenchFlags, [], DmabufContext>({
   parameters: {
     flags: {
       ...commonFlags,
-      heap: {
-        kind: "parsed",
-        parse: parseHeapName,
-        optional: true,
-        variadic: true,
-        placeholder: "NAME",
-        brief: "Only this heap (repeatable): an entry of the heap directory, cma, or udmabuf; default all",
-      },
-      heapDir: {
-        kind: "parsed",
-        parse: String,
-        optional: true,
-        placeholder: "DIR",
-        brief: "Directory of heap device nodes (default /dev/dma_heap)",
-      },
+      ...heapSetFlags,
       iterations: {
         kind: "parsed",
         parse: parseCount,

@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
+import { heapSetFlags } from "./heap_set_flags.ts";
 import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseHeapName } from "../parse.ts";
 import type { SmokeFlags } from "../../commands/smoke.ts";
 import { REPORT_FORMATS } from "../../commands/report_format.ts";
 
@@ -10,22 +10,7 @@ export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
   parameters: {
     flags: {
       ...commonFlags,
-      heap: {
-        kind: "parsed",
-        parse: parseHeapName,
-        optional: true,
-        variadic: true,
-        placeholder: "NAME",
-        brief: "Only this heap (repeatable): an entry of the heap directory, cma, or udmabuf; default all",
-      },
-      heapDir: {
-        kind: "parsed",
-        parse: String,
-        optional: true,
-        placeholder: "DIR",
-        brief:
-          "Directory of heap device nodes (default /dev/dma_heap; e.g. /dev/rk_dma_heap on old Rockchip BSPs)",
-      },
+      ...heapSetFlags,
       format: {
         kind: "enum",
         values: REPORT_FORMATS,
