@@ -16,5 +16,5 @@ step dmabuf fence sw-sync --seqno 1 --inc-after 3s --exec -- dmabuf fence-wait -
 if [ -d /dev/dma_heap ]; then
   PATH="$root/cli:$PATH" exec sh -c "$demo"
 fi
-echo "No /dev/dma_heap on this machine: running the demo in the test VM (the first run builds its kernel, ~10 min)." >&2
+echo "No /dev/dma_heap on this machine: running the demo in the test VM (the first run builds its kernel: about 4 minutes on 2 cores)." >&2
 exec "$root/node_modules/.bin/deno" task vm -- sh -c "$demo"
