@@ -302,14 +302,37 @@ export async function fenceExport(
   const fd = exec ? FIRST_CHILD_FD : syncFile.fd;
   const document = { fd, access, inode: buffer.inode(), syncFile: syncFileJson(state) };
   const title = `sync_file fd ${fd} exported (${access}) from dma-buf ${bufferLabel(flags, buffer)}`;
-  if (exec) {
-    if (out.verbose) out.note(`dmabuf: ${title}: ${fenceStatusText(state.status)}`);
+  await showAndHandOff(this, { flags, command, out, title, state, document, syncFd: syncFile.fd });
+}
+
+/** What {@link showAndHandOff} shows and passes on. */
+interface MadeSyncFile {
+  flags: HandOffFlags & CommonFlags;
+  command: string[];
+  out: Output;
+  /** Heading of the human view. */
+  title: string;
+  state: SyncFileState;
+  /** The `--json` document, also the `--hold` ready document. */
+  document: Record<string, unknown>;
+  /** The sync_file's fd in this process. */
+  syncFd: number;
+}
+
+/**
+ * Shows a sync_file this command made (stdout belongs to the child with `--exec`, so only a note with
+ * `--verbose` then), and holds it or hands it to the command.
+ */
+async function showAndHandOff(context: DmabufContext, made: MadeSyncFile): Promise<void> {
+  const { flags, out } = made;
+  if (wantsExec(flags)) {
+    if (out.verbose) out.note(`dmabuf: ${made.title}: ${fenceStatusText(made.state.status)}`);
   } else if (out.json) {
-    if (!wantsHold(flags)) out.data(document);
+    if (!wantsHold(flags)) out.data(made.document);
   } else {
-    renderSyncFile(out, { title, state });
+    renderSyncFile(out, { title: made.title, state: made.state });
   }
-  await handOff(this, { flags, command, fds: [syncFile.fd], ready: document });
+  await handOff(context, { flags, command: made.command, fds: [made.syncFd], ready: made.document });
 }
 
 /** Flags of `dmabuf fence import`. */
@@ -385,12 +408,5 @@ export async function fenceMerge(
   const fd = exec ? FIRST_CHILD_FD : merged.fd;
   const document = { fd, sources: flags.fd, pid: flags.pid ?? null, syncFile: syncFileJson(state) };
   const title = `merged sync_file fd ${fd}`;
-  if (exec) {
-    if (out.verbose) out.note(`dmabuf: ${title}: ${fenceStatusText(state.status)}`);
-  } else if (out.json) {
-    if (!wantsHold(flags)) out.data(document);
-  } else {
-    renderSyncFile(out, { title, state });
-  }
-  await handOff(this, { flags, command, fds: [merged.fd], ready: document });
+  await showAndHandOff(this, { flags, command, out, title, state, document, syncFd: merged.fd });
 }
