@@ -13,6 +13,7 @@ import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
 import { allocateBuffers } from "../../commands/buffer_select.ts";
 import { fillBuffer } from "../../commands/alloc.ts";
 import type { AllocatedBuffer } from "../../commands/alloc.ts";
+import { readReady } from "./holder.ts";
 import { resolveHeapName } from "../../ffi/dma_heap.ts";
 
 const BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo";
@@ -44,28 +45,6 @@ function fdCount(): number {
 /** A `dmabuf` subprocess with piped stdout/stderr, for the cases where the process boundary matters. */
 function dmabuf(args: string[], stdout: "piped" | "null" = "piped"): Deno.ChildProcess {
   return new Deno.Command("dmabuf", { args, stdin: "null", stdout, stderr: "piped" }).spawn();
-}
-
-/** Reads the first line/document the holder prints (the ready JSON) without waiting for it to exit. */
-async function readReady(
-  child: Deno.ChildProcess,
-): Promise<{ pid: number; fds: number[]; buffers: AllocatedBuffer[] }> {
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`holder exited before it was ready: ${JSON.stringify(text)}`);
-    text += decoder.decode(value, { stream: true });
-    try {
-      const ready = JSON.parse(text);
-      // Nothing more comes on stdout; cancelling keeps the test's resource check quiet.
-      await reader.cancel();
-      return ready;
-    } catch {
-      // not a whole document yet
-    }
-  }
 }
 
 for (const { heap, need, exporter } of heaps) {

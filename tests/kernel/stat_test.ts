@@ -9,7 +9,7 @@
 import { assertEquals, assertIncludes, assertOk } from "../assert.ts";
 import { hwTest, needs } from "./hw.ts";
 import { runCli } from "../run_cli.ts";
-import type { AllocatedBuffer } from "../../commands/alloc.ts";
+import { type AllocReady, readReady } from "./holder.ts";
 import { DmaHeap, resolveHeapName } from "../../ffi/dma_heap.ts";
 import { getFdOf } from "../../ffi/pidfd.ts";
 import { DmaBuf } from "../../ffi/dma_buf.ts";
@@ -67,7 +67,7 @@ function byInode(doc: StatJson, inode: number): JsonBuffer {
 /** A `dmabuf alloc ... --hold --json` holder and its ready document. */
 interface Holder {
   child: Deno.ChildProcess;
-  ready: { pid: number; fds: number[]; buffers: AllocatedBuffer[] };
+  ready: AllocReady;
 }
 
 async function hold(args: string[]): Promise<Holder> {
@@ -77,21 +77,7 @@ async function hold(args: string[]): Promise<Holder> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`holder exited before it was ready: ${JSON.stringify(text)}`);
-    text += decoder.decode(value, { stream: true });
-    try {
-      const ready = JSON.parse(text);
-      await reader.cancel();
-      return { child, ready };
-    } catch {
-      // not a whole document yet
-    }
-  }
+  return { child, ready: await readReady(child) };
 }
 
 async function release(holder: Holder): Promise<void> {
