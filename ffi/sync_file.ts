@@ -6,7 +6,7 @@
 
 import { errnoName } from "./errno.ts";
 import { waitForEvents, type WaitOptions, type WaitOutcome } from "./fence_wait.ts";
-import { fcntl, Fd, poll, PollEvents, readLink } from "./fd.ts";
+import { dupCloexec, Fd, poll, PollEvents, readLink } from "./fd.ts";
 import { check, libc } from "./libc.ts";
 import {
   type SyncFenceInfo,
@@ -18,9 +18,6 @@ import {
 
 /** What `readlink /proc/self/fd/N` shows for a sync_file (`anon_inode_getfile("sync_file", ...)`). */
 export const SYNC_FILE_LINK = "anon_inode:sync_file";
-
-/** `F_DUPFD_CLOEXEC` (`include/uapi/linux/fcntl.h`): dup to a close-on-exec fd. */
-const F_DUPFD_CLOEXEC = 1030;
 
 /** `CLOCK_MONOTONIC` (`include/uapi/linux/time.h`): the clock of `sync_fence_info.timestamp_ns`. */
 const CLOCK_MONOTONIC = 1;
@@ -158,7 +155,7 @@ export class SyncFile implements Disposable {
    * @throws {SyscallError} EBADF when it is not open
    */
   static duplicate(fd: number, label = `fd ${fd}`): SyncFile {
-    return SyncFile.from(new Fd(fcntl(fd, F_DUPFD_CLOEXEC, 0, label), label));
+    return SyncFile.from(dupCloexec(fd, label));
   }
 
   /** The fd number. */
