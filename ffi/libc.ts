@@ -55,6 +55,8 @@ const symbols = {
   readlink: { parameters: [buf, buf, size_t], result: ssize_t },
   /** `int memcmp(const void *s1, const void *s2, size_t n)`; compares mapped memory natively for verify */
   memcmp: { parameters: [ptr, buf, size_t], result: int },
+  /** `void *memset(void *s, int c, size_t n)`; fills mapped memory natively with one byte */
+  memset: { parameters: [ptr, int, size_t], result: ptr },
   /** `int memfd_create(const char *name, unsigned int flags)` */
   memfd_create: { parameters: [buf, uint], result: int },
   /** `int ftruncate(int fd, off_t length)` */

@@ -54,7 +54,11 @@ function referenceChunk(value: number): Uint8Array<ArrayBuffer> {
 /** A shared mapping of `length` bytes of an fd. */
 export class Mapping implements Disposable {
   #pointer: Deno.PointerObject | null;
-  #view: Uint8Array | null;
+  /**
+   * A JavaScript view of the mapping, made on first use by a JS loop: creating one (an external
+   * ArrayBuffer) costs more than the mmap itself, and one-byte fills and verifies go through libc instead.
+   */
+  #view: Uint8Array | null = null;
   /** Mapped length in bytes. */
   readonly length: number;
   /** Offset of the mapping in the file. */
@@ -72,7 +76,6 @@ export class Mapping implements Disposable {
     label: string,
   ) {
     this.#pointer = pointer;
-    this.#view = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, length));
     this.length = length;
     this.offset = offset;
     this.writable = writable;
@@ -94,8 +97,9 @@ export class Mapping implements Disposable {
     return new Mapping(pointer, length, offset, writable, file.label);
   }
 
-  #bytes(offset: number, length: number, forWrite: boolean): Uint8Array {
-    if (this.#view === null) throw new Error(`Mapping of ${this.label} is unmapped`);
+  /** The mapped pointer after checking that `[offset, offset + length)` may be accessed as asked. */
+  #checked(offset: number, length: number, forWrite: boolean): Deno.PointerObject {
+    if (this.#pointer === null) throw new Error(`Mapping of ${this.label} is unmapped`);
     if (forWrite && !this.writable) throw new Error(`Mapping of ${this.label} is read-only`);
     if (
       !Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 ||
@@ -105,6 +109,12 @@ export class Mapping implements Disposable {
         `Range ${offset}+${length} is outside the ${this.length}-byte mapping of ${this.label}`,
       );
     }
+    return this.#pointer;
+  }
+
+  #bytes(offset: number, length: number, forWrite: boolean): Uint8Array {
+    const pointer = this.#checked(offset, length, forWrite);
+    this.#view ??= new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.length));
     return this.#view.subarray(offset, offset + length);
   }
 
@@ -120,21 +130,25 @@ export class Mapping implements Disposable {
 
   /** Writes `pattern` over `[offset, offset + length)` (default: the whole mapping). */
   fill(pattern: Pattern, offset = 0, length = this.length - offset): void {
+    if (pattern.kind === "zero" || pattern.kind === "byte") {
+      const start = Deno.UnsafePointer.offset(this.#checked(offset, length, true), offset);
+      libc().memset(start, pattern.kind === "byte" ? pattern.value : 0, BigInt(length));
+      return;
+    }
     fillPattern(this.#bytes(offset, length, true), pattern, this.offset + offset);
   }
 
   /** Checks `[offset, offset + length)` against `pattern`; the first difference, or null when all match. */
   verify(pattern: Pattern, offset = 0, length = this.length - offset): Mismatch | null {
-    const bytes = this.#bytes(offset, length, false);
     const index = pattern.kind === "zero" || pattern.kind === "byte"
-      ? this.#findByteMismatch(bytes, pattern, offset)
-      : findMismatch(bytes, pattern, this.offset + offset);
+      ? this.#findByteMismatch(pattern, offset, length)
+      : findMismatch(this.#bytes(offset, length, false), pattern, this.offset + offset);
     if (index === -1) return null;
     const shown = Math.min(16, length - index);
     return {
       offset: offset + index,
       expected: patternBytes(pattern, this.offset + offset + index, shown),
-      actual: bytes.slice(index, index + shown),
+      actual: this.read(offset + index, shown),
     };
   }
 
@@ -142,14 +156,15 @@ export class Mapping implements Disposable {
    * {@link findMismatch} for one repeated byte: libc `memcmp` against a chunk of that byte does the scan
    * (vectorised, as C would), and only a chunk that differs is searched byte by byte.
    */
-  #findByteMismatch(bytes: Uint8Array, pattern: Pattern, offset: number): number {
-    const value = pattern.kind === "byte" ? pattern.value : 0;
-    const reference = referenceChunk(value);
-    for (let done = 0; done < bytes.length; done += reference.length) {
-      const n = Math.min(reference.length, bytes.length - done);
-      const start = Deno.UnsafePointer.offset(this.#pointer!, offset + done);
+  #findByteMismatch(pattern: Pattern, offset: number, length: number): number {
+    const pointer = this.#checked(offset, length, false);
+    const reference = referenceChunk(pattern.kind === "byte" ? pattern.value : 0);
+    for (let done = 0; done < length; done += reference.length) {
+      const n = Math.min(reference.length, length - done);
+      const start = Deno.UnsafePointer.offset(pointer, offset + done);
       if (libc().memcmp(start, reference, BigInt(n)) !== 0) {
-        return done + findMismatch(bytes.subarray(done, done + n), pattern, this.offset + offset + done);
+        const chunk = this.#bytes(offset + done, n, false);
+        return done + findMismatch(chunk, pattern, this.offset + offset + done);
       }
     }
     return -1;

@@ -33,6 +33,27 @@ Deno.test("memfd + mmap: a pattern written through one mapping reads back throug
   assertEquals(fstat(memfd.fd).size, 65536n);
 });
 
+Deno.test("one-byte fill and verify (memset/memcmp) honour ranges and find the first differing byte", () => {
+  const size = 3 * 65536 + 4096;
+  using memfd = memfdCreate("bytes", BigInt(size));
+  using mapping = Mapping.map(memfd, size, { write: true });
+  mapping.fill({ kind: "byte", value: 0xa5 });
+  assertEquals(mapping.verify({ kind: "byte", value: 0xa5 }), null);
+  mapping.write(150_000, Uint8Array.from([0x5a]));
+  const mismatch = mapping.verify({ kind: "byte", value: 0xa5 });
+  assertEquals(mismatch?.offset, 150_000);
+  assertEquals(mismatch?.actual, Uint8Array.from([0x5a, ...new Array(15).fill(0xa5)]));
+  assertEquals(mismatch?.expected, new Uint8Array(16).fill(0xa5));
+  mapping.fill({ kind: "zero" }, 4096, 100);
+  assertEquals(mapping.verify({ kind: "zero" }, 4096, 100), null);
+  assertEquals(mapping.verify({ kind: "byte", value: 0xa5 }, 0, 8192)?.offset, 4096);
+  assertEquals(mapping.read(4095, 3), Uint8Array.from([0xa5, 0, 0]));
+  assertEquals(mapping.verify({ kind: "byte", value: 0xa5 }, size - 10), null);
+  assertThrows(() => mapping.fill({ kind: "zero" }, size - 10, 11), RangeError, "outside");
+  mapping.unmap();
+  assertThrows(() => mapping.fill({ kind: "byte", value: 1 }), Error, "unmapped");
+});
+
 Deno.test("ioctl(DMA_BUF_IOCTL_SYNC) on a memfd fails with ENOTTY naming the ioctl and the fd", () => {
   using memfd = memfdCreate("notabuf", 4096n);
   const error = assertThrows(() => memfd.ioctl("DMA_BUF_IOCTL_SYNC", DmaBufSync.encode(1)), SyscallError);
