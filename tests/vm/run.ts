@@ -60,6 +60,12 @@ const CONSOLE_STARTED = `${CONSOLE_MARKER} command started`;
  * opens fine but the guest kernel never runs. Then KVM is recorded as unusable and the boot redone with TCG.
  */
 const KVM_STALL_MS = 30_000;
+/**
+ * Present when the host's KVM is PVM (pagetable-based virtual machine, for nested guests without hardware
+ * virtualisation): it runs only guest kernels built for PVM, which Debian's linux-source is not, so the boot
+ * would stall.
+ */
+const PVM_MODULE = "/sys/module/kvm_pvm";
 /** File in the kernel's cache directory recording a KVM stall, holding the host kernel release it saw. */
 const KVM_UNUSABLE_FILE = "kvm-unusable";
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -272,6 +278,9 @@ function chooseAccel(images: VmImages, asked: VmOptions["accel"]): { accel: Acce
   } catch {
     return { accel: "tcg", why: "no read-write access to /dev/kvm; Deno starts slowly" };
   }
+  if (isDirectory(PVM_MODULE)) {
+    return { accel: "tcg", why: `host KVM is PVM (${PVM_MODULE}), which runs only PVM-built guest kernels` };
+  }
   const verdict = `${images.cache}/${KVM_UNUSABLE_FILE}`;
   try {
     if (Deno.readTextFileSync(verdict).trim() === Deno.osRelease()) {
@@ -281,6 +290,14 @@ function chooseAccel(images: VmImages, asked: VmOptions["accel"]): { accel: Acce
     // No verdict: KVM was never seen to stall here.
   }
   return { accel: "kvm", why: "/dev/kvm is usable" };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /** Records that KVM stalled a boot, so later runs on this host kernel go straight to TCG. */
