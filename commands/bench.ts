@@ -38,15 +38,28 @@ export const DEFAULT_PATTERN: Pattern = { kind: "byte", value: 0xa5 };
 /** Bandwidth passes are capped so that each measurement moves at most this much (at least 3 passes). */
 const BANDWIDTH_BYTES = 256 * MiB;
 const MIN_BANDWIDTH_ITERATIONS = 3;
-/** Untimed rounds before the latency samples (JIT, caches); bandwidth gets one. */
+/** Untimed rounds before the latency samples (caches); bandwidth gets one. */
 const WARMUP_ROUNDS = 10;
+/**
+ * Deno's warm-up also lasts at least this long: V8 optimises a function only after it has run for a while,
+ * and without it the first heap measured ran SYNC at 2.5x the speed of the later ones (under TCG).
+ */
+const WARMUP_MS = 200;
 /**
  * ioctls per latency sample for SYNC and EXPORT_SYNC_FILE: one ioctl takes about as long as reading the clock
  * twice, so each sample times a batch and divides (C does the same). Even, so SYNC START/END stay paired.
  */
 export const LATENCY_BATCH = 32;
 /** Compiler flags of the C reference. */
-const REFERENCE_CFLAGS = ["-O2"] as const;
+const REFERENCE_CFLAGS = ["-O2", "-pthread"] as const;
+/**
+ * Sleeping threads the C reference starts for the run its ratio is taken against. Deno is always
+ * multithreaded, so its fd table is shared and each fd syscall takes and drops a file reference, which a
+ * single-threaded process skips (__fget_light): about 60 ns per ioctl measured on an x86_64 host. With one
+ * idle thread the C reference pays the same, and the ratio shows the cost of Deno's FFI and JavaScript; the
+ * single-threaded run is reported beside it.
+ */
+export const REFERENCE_IDLE_THREADS = 1;
 const REFERENCE_SOURCE = new URL("../tests/bench/dmabuf_ref.c", import.meta.url);
 /** Characters of the source hash in the cached binary's name. */
 const HASH_CHARS = 12;
@@ -105,8 +118,10 @@ export interface MeasurementResult {
   kind: "latency" | "bandwidth";
   /** Deno's numbers. */
   deno: Side;
-  /** The C reference's numbers; null when it did not run. */
+  /** The C reference's numbers, with {@link REFERENCE_IDLE_THREADS} idle threads; null when it did not run. */
   c: Side | null;
+  /** The C reference run single-threaded (the kernel's cost without a shared fd table); null when not run. */
+  cSingleThread: Side | null;
   /** Deno/C: median time ratio for latency, MiB/s ratio for bandwidth; null without both sides. */
   ratio: number | null;
   /** Whether the ratio meets the goal; null without a ratio. */
@@ -165,6 +180,8 @@ export interface ReferenceInfo {
   compiler: string | null;
   /** Compiler flags. */
   cflags: string;
+  /** Idle threads started for the run the ratios are taken against. */
+  idleThreads: number;
   /** Why it is not available (gcc missing, compile error, --no-reference), or null. */
   reason: string | null;
 }
@@ -273,15 +290,27 @@ function allocator(plan: Plan): { alloc: () => DmaBuf } & Disposable {
   return { alloc: () => heap.alloc(plan.size), [Symbol.dispose]: () => heap[Symbol.dispose]() };
 }
 
-function measureAllocClose(plan: Plan, alloc: () => DmaBuf): number[] {
-  const samples: number[] = [];
-  for (let i = -plan.warmup; i < plan.iterations; i++) {
+/** Runs `round` untimed `rounds` times and for at least {@link WARMUP_MS}, so V8 has optimised it. */
+function warmUp(rounds: number, round: () => void): void {
+  const until = performance.now() + WARMUP_MS;
+  for (let i = 0; i < rounds || performance.now() < until; i++) round();
+}
+
+/** `samples` timings of `round` in ns, after the warm-up; `perRound` operations per round. */
+function timeRounds(warmupRounds: number, samples: number, perRound: number, round: () => void): number[] {
+  warmUp(warmupRounds, round);
+  const out: number[] = [];
+  for (let i = 0; i < samples; i++) {
     const start = nowNs();
-    alloc().close();
+    round();
     const end = nowNs();
-    if (i >= 0) samples.push(end - start);
+    out.push((end - start) / perRound);
   }
-  return samples;
+  return out;
+}
+
+function measureAllocClose(plan: Plan, alloc: () => DmaBuf): number[] {
+  return timeRounds(plan.warmup, plan.iterations, 1, () => alloc().close());
 }
 
 function bandwidthPass(buf: DmaBuf, plan: Plan, write: boolean): void {
@@ -301,29 +330,17 @@ function bandwidthPass(buf: DmaBuf, plan: Plan, write: boolean): void {
 }
 
 function measureBandwidth(plan: Plan, buf: DmaBuf, write: boolean): number[] {
-  const samples: number[] = [];
   const warmup = plan.warmup > 0 ? 1 : 0;
-  for (let i = -warmup; i < plan.bandwidthIterations; i++) {
-    const start = nowNs();
-    bandwidthPass(buf, plan, write);
-    const end = nowNs();
-    if (i >= 0) samples.push(end - start);
-  }
-  return samples;
+  return timeRounds(warmup, plan.bandwidthIterations, 1, () => bandwidthPass(buf, plan, write));
 }
 
 const SYNC_START_RW = DmaBufSyncFlags.DMA_BUF_SYNC_RW | DmaBufSyncFlags.DMA_BUF_SYNC_START;
 const SYNC_END_RW = DmaBufSyncFlags.DMA_BUF_SYNC_RW | DmaBufSyncFlags.DMA_BUF_SYNC_END;
 
 function measureBatched(plan: Plan, op: (j: number) => void): number[] {
-  const samples: number[] = [];
-  for (let i = -plan.warmup; i < plan.iterations; i++) {
-    const start = nowNs();
+  return timeRounds(plan.warmup, plan.iterations, LATENCY_BATCH, () => {
     for (let j = 0; j < LATENCY_BATCH; j++) op(j);
-    const end = nowNs();
-    if (i >= 0) samples.push((end - start) / LATENCY_BATCH);
-  }
-  return samples;
+  });
 }
 
 /** Deno's side of every measurement for one heap and size. */
@@ -395,6 +412,7 @@ async function buildReference(env: (name: string) => string | undefined): Promis
     binary: null,
     compiler: null,
     cflags,
+    idleThreads: REFERENCE_IDLE_THREADS,
     reason,
   });
   let compiler: string;
@@ -412,7 +430,7 @@ async function buildReference(env: (name: string) => string | undefined): Promis
   const binary = `${dir}/dmabuf_ref-${hash}`;
   try {
     Deno.statSync(binary);
-    return { available: true, binary, compiler, cflags, reason: null };
+    return { available: true, binary, compiler, cflags, idleThreads: REFERENCE_IDLE_THREADS, reason: null };
   } catch {
     // Not built yet.
   }
@@ -424,16 +442,21 @@ async function buildReference(env: (name: string) => string | undefined): Promis
     return { ...missing(`gcc failed to build ${REFERENCE_SOURCE.pathname}: ${first.trim()}`), compiler };
   }
   Deno.renameSync(partial, binary);
-  return { available: true, binary, compiler, cflags, reason: null };
+  return { available: true, binary, compiler, cflags, idleThreads: REFERENCE_IDLE_THREADS, reason: null };
 }
 
 interface ReferenceOutput {
   measurements: Record<string, { samplesNs?: number[]; error?: string }>;
 }
 
-/** Runs the C reference for one heap and size. */
-async function measureC(binary: string, plan: Plan): Promise<Record<MeasurementName, Side>> {
+/** Runs the C reference for one heap and size, with `idleThreads` sleeping threads. */
+async function measureC(
+  binary: string,
+  plan: Plan,
+  idleThreads: number,
+): Promise<Record<MeasurementName, Side>> {
   const result = await run(binary, [
+    ...["--idle-threads", String(idleThreads)],
     ...["--kind", plan.target.kind, "--path", plan.target.path, "--size", String(plan.size)],
     ...["--iterations", String(plan.iterations), "--bandwidth-iterations", String(plan.bandwidthIterations)],
     ...["--batch", String(LATENCY_BATCH), "--warmup", String(plan.warmup)],
@@ -482,7 +505,7 @@ export function benchRows(report: BenchReport): string[][] {
   const rows: string[][] = [];
   for (const c of report.cases) {
     if (c.error !== null) {
-      rows.push([c.heap, formatBytes(c.size), "-", `error: ${c.error}`, "-", "-", "-"]);
+      rows.push([c.heap, formatBytes(c.size), "-", `error: ${c.error}`, "-", "-", "-", "-"]);
       continue;
     }
     for (const m of c.measurements) {
@@ -493,6 +516,7 @@ export function benchRows(report: BenchReport): string[][] {
         label,
         formatSide(m.deno, m.kind),
         formatSide(m.c, m.kind),
+        formatSide(m.cSingleThread, m.kind),
         m.ratio === null ? "-" : `${m.ratio.toFixed(2)}x`,
         goalText(m),
       ]);
@@ -502,7 +526,16 @@ export function benchRows(report: BenchReport): string[][] {
 }
 
 /** The column headers of {@link benchRows}. */
-export const BENCH_HEADERS = ["HEAP", "SIZE", "MEASUREMENT", "DENO", "C", "DENO/C", "GOAL"] as const;
+export const BENCH_HEADERS = [
+  "HEAP",
+  "SIZE",
+  "MEASUREMENT",
+  "DENO",
+  "C",
+  "C 1-THREAD",
+  "DENO/C",
+  "GOAL",
+] as const;
 
 /** The report as markdown (for `deno task bench`'s report.md). */
 export function renderBenchMarkdown(report: BenchReport): string {
@@ -516,7 +549,12 @@ export function renderBenchMarkdown(report: BenchReport): string {
     `time batches of ${report.latencyBatch} ioctls`,
     `- fill/verify pattern: ${report.pattern}`,
     `- clock resolution: ${formatNs(report.clockResolutionNs)}`,
-    `- C reference: ${ref.available ? `${ref.compiler} ${ref.cflags}` : `not run: ${ref.reason}`}`,
+    `- C reference: ${
+      ref.available
+        ? `${ref.compiler} ${ref.cflags}; C is run with ${ref.idleThreads} idle thread(s), as Deno is ` +
+          "multithreaded, and again single-threaded (C 1-THREAD)"
+        : `not run: ${ref.reason}`
+    }`,
     `- goals: latency Deno/C <= ${report.goals.latencyMaxRatio} (median), bandwidth Deno/C >= ` +
     `${report.goals.bandwidthMinRatio} (MiB/s from the median pass)`,
     "",
@@ -573,6 +611,7 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
     binary: null,
     compiler: null,
     cflags: REFERENCE_CFLAGS.join(" "),
+    idleThreads: REFERENCE_IDLE_THREADS,
     reason: "--no-reference",
   };
   if (!reference.available) out.warn(`C reference not run: ${reference.reason}`);
@@ -613,7 +652,9 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
       continue;
     }
     progress(`${plan.target.name} ${formatBytes(plan.size)}: C...`);
-    const c = reference.binary === null ? null : await measureC(reference.binary, plan);
+    const binary = reference.binary;
+    const c = binary === null ? null : await measureC(binary, plan, REFERENCE_IDLE_THREADS);
+    const single = binary === null ? null : await measureC(binary, plan, 0);
     const measurements = MEASUREMENTS.map((m): MeasurementResult => {
       const cSide = c === null ? null : c[m.name];
       return {
@@ -621,6 +662,7 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
         kind: m.kind,
         deno: deno[m.name],
         c: cSide,
+        cSingleThread: single === null ? null : single[m.name],
         ...compare(m.kind, deno[m.name], cSide),
       };
     });
@@ -645,7 +687,9 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
   }
   const failed = report.cases.some((c) =>
     c.error !== null ||
-    c.measurements.some((m) => m.deno.error !== null || (m.c !== null && m.c.error !== null))
+    c.measurements.some((m) =>
+      [m.deno, m.c, m.cSingleThread].some((side) => side !== null && side.error !== null)
+    )
   );
   if (failed) {
     if (!out.json) out.note("dmabuf: some measurements failed: see the errors above");

@@ -9,13 +9,17 @@
  * include/uapi/linux/dma-heap.h, dma-buf.h, udmabuf.h), so it builds without kernel headers installed.
  *
  * Usage: dmabuf_ref --kind heap|udmabuf --path DEVICE --size BYTES --iterations N --bandwidth-iterations N
- *                   --batch N --warmup N --pattern zero|byte:V|counter|random:SEED
+ *                   --batch N --warmup N --pattern zero|byte:V|counter|random:SEED [--idle-threads N]
+ * --idle-threads starts N threads that only sleep, to measure under the conditions of a multithreaded process
+ * such as Deno: the fd table is then shared, so every fd syscall takes and drops a reference on the file
+ * (__fget_light's fast path is for single-threaded processes only).
  * Samples are nanoseconds per operation (a batch's time divided by the batch size for ioctl latencies).
  * A measurement whose operation fails is reported in "errors" with the errno name instead of samples.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +87,7 @@ struct options {
 	long warmup;
 	enum pattern_kind pattern;
 	uint32_t pattern_value;
+	long idle_threads;
 };
 
 static int heap_fd = -1;
@@ -343,10 +348,19 @@ static void print_series(const struct series *s, int last)
 	printf("%s\n", last ? "" : ",");
 }
 
+/* A thread that only sleeps; the process exits with it still blocked. */
+static void *idle_thread(void *unused)
+{
+	(void)unused;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: dmabuf_ref --kind heap|udmabuf --path DEVICE --size BYTES --iterations N "
-			"--bandwidth-iterations N --batch N --warmup N --pattern PATTERN\n");
+			"--bandwidth-iterations N --batch N --warmup N --pattern PATTERN [--idle-threads N]\n");
 	exit(2);
 }
 
@@ -389,12 +403,22 @@ int main(int argc, char **argv)
 			o.warmup = strtol(value, NULL, 0);
 		else if (strcmp(name, "--pattern") == 0)
 			parse_pattern(value, &o);
+		else if (strcmp(name, "--idle-threads") == 0)
+			o.idle_threads = strtol(value, NULL, 0);
 		else
 			usage();
 	}
 	if (!o.kind || !o.path || o.size == 0 || o.size % PAGE_SIZE || o.iterations < 1 ||
-	    o.bandwidth_iterations < 1 || o.batch < 1 || o.warmup < 0)
+	    o.bandwidth_iterations < 1 || o.batch < 1 || o.warmup < 0 || o.idle_threads < 0)
 		usage();
+	for (long i = 0; i < o.idle_threads; i++) {
+		pthread_t thread;
+		int err = pthread_create(&thread, NULL, idle_thread, NULL);
+		if (err) {
+			fprintf(stderr, "dmabuf_ref: pthread_create: %s\n", errno_name(err));
+			return 1;
+		}
+	}
 
 	uint64_t *pool = calloc((size_t)(4 * o.iterations + 2 * o.bandwidth_iterations), sizeof(uint64_t));
 	if (!pool)

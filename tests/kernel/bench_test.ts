@@ -59,6 +59,12 @@ hwTest({
         if (m.kind === "bandwidth") assert.ok(m.deno.stats!.mibPerSecond! > 0);
         if (gcc) {
           assert.equal(m.c?.error, null, `${c.heap} ${m.name} (C): ${m.c?.error}`);
+          assert.equal(
+            m.cSingleThread?.error,
+            null,
+            `${c.heap} ${m.name} (C 1-thread): ${m.cSingleThread?.error}`,
+          );
+          assert.equal(m.cSingleThread!.stats!.samples, m.c!.stats!.samples);
           assert.ok(typeof m.ratio === "number" && m.ratio > 0);
           assert.equal(typeof m.goalMet, "boolean");
         }
@@ -82,7 +88,7 @@ hwTest({
       "--no-reference",
     ]);
     assert.equal(code, 0, stdout);
-    assert.match(stdout, /\nHEAP +SIZE +MEASUREMENT +DENO +C +DENO\/C +GOAL\n/);
+    assert.match(stdout, /\nHEAP +SIZE +MEASUREMENT +DENO +C +C 1-THREAD +DENO\/C +GOAL\n/);
     for (
       const label of [
         "alloc+close",
