@@ -51,6 +51,11 @@ function referenceChunk(value: number): Uint8Array<ArrayBuffer> {
   return chunk;
 }
 
+/** `pointer + offset`; a new pointer object only when the offset is not 0 (it costs a small allocation). */
+function at(pointer: Deno.PointerObject, offset: number): Deno.PointerObject {
+  return offset === 0 ? pointer : Deno.UnsafePointer.offset(pointer, offset)!;
+}
+
 /** A shared mapping of `length` bytes of an fd. */
 export class Mapping implements Disposable {
   #pointer: Deno.PointerObject | null;
@@ -131,7 +136,7 @@ export class Mapping implements Disposable {
   /** Writes `pattern` over `[offset, offset + length)` (default: the whole mapping). */
   fill(pattern: Pattern, offset = 0, length = this.length - offset): void {
     if (pattern.kind === "zero" || pattern.kind === "byte") {
-      const start = Deno.UnsafePointer.offset(this.#checked(offset, length, true), offset);
+      const start = at(this.#checked(offset, length, true), offset);
       libc().memset(start, pattern.kind === "byte" ? pattern.value : 0, BigInt(length));
       return;
     }
@@ -161,7 +166,7 @@ export class Mapping implements Disposable {
     const reference = referenceChunk(pattern.kind === "byte" ? pattern.value : 0);
     for (let done = 0; done < length; done += reference.length) {
       const n = Math.min(reference.length, length - done);
-      const start = Deno.UnsafePointer.offset(pointer, offset + done);
+      const start = at(pointer, offset + done);
       if (libc().memcmp(start, reference, BigInt(n)) !== 0) {
         const chunk = this.#bytes(offset + done, n, false);
         return done + findMismatch(chunk, pattern, this.offset + offset + done);
