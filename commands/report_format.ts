@@ -169,34 +169,35 @@ function yamlKey(key: string): string {
  * with the failure message and details under failed checks.
  */
 export function renderTap(report: Report): string {
-  const lines = ["TAP version 13", `1..${report.results.length}`];
-  if (report.results.length === 0) {
-    // A plan of 1..0 means "skipped entirely"; say why.
-    lines[1] = "1..0 # SKIP no checks to run";
+  return tapHeader(report.results.length) +
+    report.results.map((result, index) => tapResult(result, index + 1)).join("");
+}
+
+/** The version line and the plan of a TAP 13 stream of `count` checks (known before any runs). */
+export function tapHeader(count: number): string {
+  // A plan of 1..0 means "skipped entirely"; say why.
+  return `TAP version 13\n${count === 0 ? "1..0 # SKIP no checks to run" : `1..${count}`}\n`;
+}
+
+/** The test line of check `number` (1-based), with its YAML block when it failed; ends with a newline. */
+export function tapResult(result: CheckResult, number: number): string {
+  const description = `${result.group}: ${result.name}`;
+  if (result.status === "skip") {
+    return `ok ${number} - ${tapDescription(description)} # SKIP ${tapDescription(result.reason ?? "")}\n`;
   }
-  report.results.forEach((result, index) => {
-    const number = index + 1;
-    const description = `${result.group}: ${result.name}`;
-    if (result.status === "skip") {
-      lines.push(
-        `ok ${number} - ${tapDescription(description)} # SKIP ${tapDescription(result.reason ?? "")}`,
-      );
-      return;
+  const lines = [`${result.status === "pass" ? "ok" : "not ok"} ${number} - ${tapDescription(description)}`];
+  if (result.status === "fail") {
+    lines.push("  ---");
+    lines.push(`  message: ${yamlScalar(result.reason ?? "failed")}`);
+    lines.push(`  id: ${yamlScalar(result.id)}`);
+    lines.push(`  duration_ms: ${yamlScalar(roundMs(result.durationMs))}`);
+    const entries = Object.entries(result.details);
+    if (entries.length > 0) {
+      lines.push("  data:");
+      for (const [key, value] of entries) lines.push(`    ${yamlKey(key)}: ${yamlScalar(value)}`);
     }
-    lines.push(`${result.status === "pass" ? "ok" : "not ok"} ${number} - ${tapDescription(description)}`);
-    if (result.status === "fail") {
-      lines.push("  ---");
-      lines.push(`  message: ${yamlScalar(result.reason ?? "failed")}`);
-      lines.push(`  id: ${yamlScalar(result.id)}`);
-      lines.push(`  duration_ms: ${yamlScalar(roundMs(result.durationMs))}`);
-      const entries = Object.entries(result.details);
-      if (entries.length > 0) {
-        lines.push("  data:");
-        for (const [key, value] of entries) lines.push(`    ${yamlKey(key)}: ${yamlScalar(value)}`);
-      }
-      lines.push("  ...");
-    }
-  });
+    lines.push("  ...");
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -14,6 +14,8 @@ import {
   type Report,
   type ReportFormat,
   summarize,
+  tapHeader,
+  tapResult,
 } from "./report_format.ts";
 
 /** Flags of `dmabuf smoke`. */
@@ -42,17 +44,26 @@ function hostname(): string {
   }
 }
 
-/** Runs the checks in order, showing `[n/N] heap: check` on stderr when it is a terminal. */
-function runAll(this: DmabufContext, checks: readonly Check[]): CheckResult[] {
+/**
+ * Runs the checks in order, showing `[n/N] heap: check` on stderr when it is a terminal, and handing each
+ * result to `done` as soon as it is known.
+ */
+function runAll(
+  this: DmabufContext,
+  checks: readonly Check[],
+  done: (result: CheckResult, index: number) => void,
+): CheckResult[] {
   const stderr = this.io.stderr;
   const results: CheckResult[] = [];
   checks.forEach((check, index) => {
     if (stderr.isTerminal) {
       stderr.write(`${CLEAR_LINE}[${index + 1}/${checks.length}] ${check.group}: ${check.name}`);
     }
-    results.push(runCheck(check));
+    const result = runCheck(check);
+    results.push(result);
+    if (stderr.isTerminal) stderr.write(CLEAR_LINE);
+    done(result, index);
   });
-  if (stderr.isTerminal) stderr.write(CLEAR_LINE);
   return results;
 }
 
@@ -68,7 +79,13 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   const start = performance.now();
   const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
   const checks = smokeBattery({ targets, heapDir });
-  const results = runAll.call(this, checks);
+  // TAP on stdout is streamed: the plan is known before the first check, and a lab runner then sees each
+  // result as it happens, and everything up to the check that hung when a board hangs in the kernel.
+  const streamTap = format === "tap" && flags.output === undefined;
+  if (streamTap) this.io.stdout.write(tapHeader(checks.length));
+  const results = runAll.call(this, checks, (result, index) => {
+    if (streamTap) this.io.stdout.write(tapResult(result, index + 1));
+  });
   const report: Report = {
     suite: SMOKE_SUITE,
     kernel: Deno.osRelease(),
@@ -79,8 +96,9 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   };
   const summary = summarize(results);
   if (flags.output === undefined) {
-    const text = renderReport(report, format, { color: out.color && format === "human" });
-    this.io.stdout.write(text);
+    if (!streamTap) {
+      this.io.stdout.write(renderReport(report, format, { color: out.color && format === "human" }));
+    }
   } else {
     Deno.writeTextFileSync(flags.output, renderReport(report, format));
     out.note(

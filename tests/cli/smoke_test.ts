@@ -1,0 +1,33 @@
+/**
+ * `dmabuf smoke` on any machine, pointed at a device that is not a heap (`--heap-dir /dev --heap null`), so
+ * every check runs and the first fails: TAP on stdout is streamed line by line as the checks finish, and is
+ * the same document `--output` writes.
+ */
+import { assertEquals, assertMatch } from "../assert.ts";
+import { spawnCli } from "../run_cli.ts";
+
+/** The TAP text without the timing lines, which differ between two runs. */
+function withoutDurations(tap: string): string {
+  return tap.split("\n").filter((line) => !line.startsWith("  duration_ms: ")).join("\n");
+}
+
+Deno.test("smoke --format tap streams the plan first and one result per check, as --output writes it", async () => {
+  const args = ["smoke", "--heap-dir", "/dev", "--heap", "null", "--format", "tap"];
+  const streamed = await spawnCli(args);
+  assertEquals(streamed.code, 1);
+  const plan = /^TAP version 13\n1\.\.(\d+)\n/.exec(streamed.stdout);
+  assertMatch(streamed.stdout, /^TAP version 13\n1\.\.\d+\nok 1 - battery: /);
+  const tests = streamed.stdout.split("\n").filter((line) => /^(not )?ok \d+ - /.test(line));
+  assertEquals(tests.length, Number(plan![1]));
+  assertMatch(streamed.stdout, /\nnot ok \d+ - null: .*\n  ---\n  message: ".*ENOTTY/);
+
+  const file = await Deno.makeTempFile({ suffix: ".tap" });
+  try {
+    const written = await spawnCli([...args, "--output", file]);
+    assertEquals(written.code, 1);
+    assertEquals(written.stdout, "");
+    assertEquals(withoutDurations(Deno.readTextFileSync(file)), withoutDurations(streamed.stdout));
+  } finally {
+    Deno.removeSync(file);
+  }
+});
