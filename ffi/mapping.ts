@@ -6,7 +6,7 @@
 
 import { check, lastError, libc } from "./libc.ts";
 import type { Fd } from "./fd.ts";
-import { fillPattern, findMismatch, type Pattern, patternBytes } from "./pattern.ts";
+import { fillPattern, findMismatch, type Pattern, patternBytes, repeatedByte } from "./pattern.ts";
 
 /** `mmap(2)` protection and flags. */
 export const Mmap = {
@@ -135,9 +135,9 @@ export class Mapping implements Disposable {
 
   /** Writes `pattern` over `[offset, offset + length)` (default: the whole mapping). */
   fill(pattern: Pattern, offset = 0, length = this.length - offset): void {
-    if (pattern.kind === "zero" || pattern.kind === "byte") {
-      const start = at(this.#checked(offset, length, true), offset);
-      libc().memset(start, pattern.kind === "byte" ? pattern.value : 0, BigInt(length));
+    const byte = repeatedByte(pattern);
+    if (byte !== null) {
+      libc().memset(at(this.#checked(offset, length, true), offset), byte, BigInt(length));
       return;
     }
     fillPattern(this.#bytes(offset, length, true), pattern, this.offset + offset);
@@ -145,8 +145,9 @@ export class Mapping implements Disposable {
 
   /** Checks `[offset, offset + length)` against `pattern`; the first difference, or null when all match. */
   verify(pattern: Pattern, offset = 0, length = this.length - offset): Mismatch | null {
-    const index = pattern.kind === "zero" || pattern.kind === "byte"
-      ? this.#findByteMismatch(pattern, offset, length)
+    const byte = repeatedByte(pattern);
+    const index = byte !== null
+      ? this.#findByteMismatch(byte, pattern, offset, length)
       : findMismatch(this.#bytes(offset, length, false), pattern, this.offset + offset);
     if (index === -1) return null;
     const shown = Math.min(16, length - index);
@@ -161,9 +162,9 @@ export class Mapping implements Disposable {
    * {@link findMismatch} for one repeated byte: libc `memcmp` against a chunk of that byte does the scan
    * (vectorised, as C would), and only a chunk that differs is searched byte by byte.
    */
-  #findByteMismatch(pattern: Pattern, offset: number, length: number): number {
+  #findByteMismatch(byte: number, pattern: Pattern, offset: number, length: number): number {
     const pointer = this.#checked(offset, length, false);
-    const reference = referenceChunk(pattern.kind === "byte" ? pattern.value : 0);
+    const reference = referenceChunk(byte);
     for (let done = 0; done < length; done += reference.length) {
       const n = Math.min(reference.length, length - done);
       const start = at(pointer, offset + done);

@@ -25,6 +25,12 @@ export function formatPattern(pattern: Pattern): string {
   }
 }
 
+/** The one byte a `zero` or `byte` pattern repeats, or null for patterns that vary with the offset. */
+export function repeatedByte(pattern: Pattern): number | null {
+  if (pattern.kind === "zero") return 0;
+  return pattern.kind === "byte" ? pattern.value : null;
+}
+
 const GOLDEN = 0x9e3779b9;
 
 /** A 32-bit integer hash (xorshift-multiply), so `random:SEED` words are independent of each other. */

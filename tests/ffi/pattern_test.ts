@@ -6,6 +6,7 @@ import {
   type Pattern,
   patternByte,
   patternBytes,
+  repeatedByte,
 } from "../../ffi/pattern.ts";
 
 const PATTERNS: Pattern[] = [
@@ -67,4 +68,11 @@ Deno.test("findMismatch works on a view whose start is not 4-byte aligned in mem
 
 Deno.test("formatPattern spells patterns as the command line does", () => {
   assertEquals(PATTERNS.map(formatPattern), ["zero", "0xa5", "counter", "random:42"]);
+});
+
+Deno.test("repeatedByte: the byte of zero and byte patterns, null for counter and random", () => {
+  assertEquals(repeatedByte({ kind: "zero" }), 0);
+  assertEquals(repeatedByte({ kind: "byte", value: 0xa5 }), 0xa5);
+  assertEquals(repeatedByte({ kind: "counter" }), null);
+  assertEquals(repeatedByte({ kind: "random", seed: 1 }), null);
 });
