@@ -413,45 +413,62 @@ async function run(command: string, args: string[]): Promise<Deno.CommandOutput>
   return await new Deno.Command(command, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
 }
 
-/** Builds the C reference into the cache (once per source version), or says why it cannot. */
-async function buildReference(env: (name: string) => string | undefined): Promise<ReferenceInfo> {
-  const cflags = REFERENCE_CFLAGS.join(" ");
-  const missing = (reason: string): ReferenceInfo => ({
-    available: false,
-    binary: null,
-    compiler: null,
-    cflags,
+/** A {@link ReferenceInfo}: available when `binary` is given, else not, for `reason`. */
+function referenceInfo(
+  binary: string | null,
+  compiler: string | null,
+  reason: string | null,
+): ReferenceInfo {
+  return {
+    available: binary !== null,
+    binary,
+    compiler,
+    cflags: REFERENCE_CFLAGS.join(" "),
     idleThreads: REFERENCE_IDLE_THREADS,
     reason,
-  });
+  };
+}
+
+/**
+ * Builds a C program of the project (the bench reference by default) with gcc into the cache, once per
+ * source version, compiler and flags; or says why it cannot.
+ */
+export async function buildReference(
+  env: (name: string) => string | undefined,
+  sourceUrl: URL = REFERENCE_SOURCE,
+): Promise<ReferenceInfo> {
+  const cflags = REFERENCE_CFLAGS.join(" ");
   let compiler: string;
   try {
     const version = await run("gcc", ["--version"]);
     compiler = new TextDecoder().decode(version.stdout).split("\n", 1)[0] ?? "gcc";
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return missing("gcc not found: Deno numbers only");
+    if (error instanceof Deno.errors.NotFound) {
+      return referenceInfo(null, null, "gcc not found: Deno numbers only");
+    }
     throw error;
   }
-  const source = Deno.readFileSync(REFERENCE_SOURCE);
+  const source = Deno.readFileSync(sourceUrl);
   const hash = (await sha256Hex(new Uint8Array([...source, ...new TextEncoder().encode(cflags + compiler)])))
     .slice(0, HASH_CHARS);
   const dir = cacheDir(env);
-  const binary = `${dir}/dmabuf_ref-${hash}`;
+  const name = sourceUrl.pathname.slice(sourceUrl.pathname.lastIndexOf("/") + 1).replace(/\.c$/, "");
+  const binary = `${dir}/${name}-${hash}`;
   try {
     Deno.statSync(binary);
-    return { available: true, binary, compiler, cflags, idleThreads: REFERENCE_IDLE_THREADS, reason: null };
+    return referenceInfo(binary, compiler, null);
   } catch {
     // Not built yet.
   }
   Deno.mkdirSync(dir, { recursive: true });
   const partial = `${binary}.${Deno.pid}.tmp`;
-  const result = await run("gcc", [...REFERENCE_CFLAGS, "-o", partial, REFERENCE_SOURCE.pathname]);
+  const result = await run("gcc", [...REFERENCE_CFLAGS, "-o", partial, sourceUrl.pathname]);
   if (!result.success) {
     const first = new TextDecoder().decode(result.stderr).split("\n").find((l) => l.includes("error")) ?? "";
-    return { ...missing(`gcc failed to build ${REFERENCE_SOURCE.pathname}: ${first.trim()}`), compiler };
+    return referenceInfo(null, compiler, `gcc failed to build ${sourceUrl.pathname}: ${first.trim()}`);
   }
   Deno.renameSync(partial, binary);
-  return { available: true, binary, compiler, cflags, idleThreads: REFERENCE_IDLE_THREADS, reason: null };
+  return referenceInfo(binary, compiler, null);
 }
 
 interface ReferenceOutput {
@@ -506,14 +523,16 @@ export function formatNs(ns: number): string {
   return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)} ms`;
 }
 
-function formatSide(side: Side | null, kind: "latency" | "bandwidth"): string {
+/** One side's cell: MiB/s for bandwidth, median and p99 for latency, or the error. */
+export function formatSide(side: Side | null, kind: "latency" | "bandwidth"): string {
   if (side === null) return "-";
   if (side.stats === null) return `error: ${side.error}`;
   if (kind === "bandwidth") return `${side.stats.mibPerSecond!.toFixed(0)} MiB/s`;
   return `${formatNs(side.stats.medianNs)} (p99 ${formatNs(side.stats.p99Ns)})`;
 }
 
-function goalText(m: MeasurementResult): string {
+/** `met (<= 1.2)`, `MISSED (>= 0.9)`, or `- (...)` without a ratio. */
+export function goalText(m: Pick<MeasurementResult, "kind" | "goalMet">): string {
   const goal = m.kind === "latency" ? `<= ${GOALS.latencyMaxRatio}` : `>= ${GOALS.bandwidthMinRatio}`;
   if (m.goalMet === null) return `- (${goal})`;
   return `${m.goalMet ? "met" : "MISSED"} (${goal})`;
@@ -625,14 +644,9 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
     if (stderr.isTerminal) stderr.write(`\r\x1b[K${text}`);
   };
   progress("building the C reference...");
-  const reference = flags.reference ? await buildReference(this.io.env) : {
-    available: false,
-    binary: null,
-    compiler: null,
-    cflags: REFERENCE_CFLAGS.join(" "),
-    idleThreads: REFERENCE_IDLE_THREADS,
-    reason: "--no-reference",
-  };
+  const reference = flags.reference
+    ? await buildReference(this.io.env)
+    : referenceInfo(null, null, "--no-reference");
   if (!reference.available) out.warn(`C reference not run: ${reference.reason}`);
   const report: BenchReport = {
     kernel: Deno.osRelease(),

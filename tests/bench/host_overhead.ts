@@ -2,7 +2,7 @@
  * `deno task bench:host`: what Deno's FFI and JavaScript add to the operations `dmabuf bench` times, measured
  * natively on any Linux host, heaps or not (the test VM is emulated, so its ratios say little about hardware).
  * Each measurement runs through the project's own code (`ffi/`) and in C (host_overhead.c, built with gcc into
- * a temporary directory) on the same memfd: an FFI syscall (geteuid), an ioctl checked as `Fd.ioctl` does
+ * the bench's cache like the reference) on the same memfd: an FFI syscall (geteuid), an ioctl checked as `Fd.ioctl` does
  * (FIONREAD), mmap+munmap, and mmap + one-byte fill or verify + munmap. As in `dmabuf bench`, C runs with one
  * idle thread (Deno is multithreaded; column C, the ratio's side) and single-threaded (C 1-THREAD).
  *
@@ -13,20 +13,24 @@
  */
 
 import {
-  formatNs,
+  buildReference,
+  compare,
   formatRatio,
-  GOALS,
+  formatSide,
+  goalText,
   LATENCY_BATCH,
   REFERENCE_IDLE_THREADS,
+  type Side,
   sideStats,
   timeRounds,
 } from "../../commands/bench.ts";
+import { processIo } from "../../cli/output.ts";
 import { check, libc } from "../../ffi/libc.ts";
 import { geteuid, memfdCreate } from "../../ffi/fd.ts";
 import { Mapping } from "../../ffi/mapping.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 
-const SOURCE = new URL("./host_overhead.c", import.meta.url).pathname;
+const SOURCE = new URL("./host_overhead.c", import.meta.url);
 /** `FIONREAD` (asm-generic/ioctls.h): bytes left to read, which regular files (a memfd) answer. */
 const FIONREAD = 0x541bn;
 const PATTERN: Pattern = { kind: "byte", value: 0xa5 };
@@ -99,26 +103,29 @@ function measureDeno(options: Options): Map<string, number[]> {
   return out;
 }
 
-async function measureC(options: Options, idleThreads: number): Promise<Map<string, number[]>> {
-  const dir = await Deno.makeTempDir({ prefix: "dmabuf-host-overhead-" });
-  try {
-    const binary = `${dir}/host_overhead`;
-    const build = await new Deno.Command("gcc", { args: ["-O2", "-pthread", "-o", binary, SOURCE] }).output();
-    if (!build.success) throw new Error(`gcc failed:\n${new TextDecoder().decode(build.stderr)}`);
-    const result = await new Deno.Command(binary, {
-      args: [
-        ...["--iterations", String(options.iterations), "--batch", String(LATENCY_BATCH)],
-        ...["--warmup", String(WARMUP_ROUNDS), "--idle-threads", String(idleThreads)],
-        ...["--sizes", options.sizes.join(",")],
-      ],
-    }).output();
-    if (!result.success) throw new Error(`host_overhead failed: ${new TextDecoder().decode(result.stderr)}`);
-    return new Map(
-      Object.entries(JSON.parse(new TextDecoder().decode(result.stdout)) as Record<string, number[]>),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+/** Builds host_overhead.c into the cache (once per version), or fails with gcc's reason. */
+async function buildC(): Promise<string> {
+  const built = await buildReference((name) => Deno.env.get(name), SOURCE);
+  if (built.binary === null) throw new Error(built.reason ?? "the C side could not be built");
+  return built.binary;
+}
+
+async function measureC(
+  binary: string,
+  options: Options,
+  idleThreads: number,
+): Promise<Map<string, number[]>> {
+  const result = await new Deno.Command(binary, {
+    args: [
+      ...["--iterations", String(options.iterations), "--batch", String(LATENCY_BATCH)],
+      ...["--warmup", String(WARMUP_ROUNDS), "--idle-threads", String(idleThreads)],
+      ...["--sizes", options.sizes.join(",")],
+    ],
+  }).output();
+  if (!result.success) throw new Error(`host_overhead failed: ${new TextDecoder().decode(result.stderr)}`);
+  return new Map(
+    Object.entries(JSON.parse(new TextDecoder().decode(result.stdout)) as Record<string, number[]>),
+  );
 }
 
 const LABELS: Record<string, string> = {
@@ -135,42 +142,38 @@ function label(name: string): string {
   return `mmap+${kind}+munmap ${shown}`;
 }
 
-/** The table, one row per measurement: medians, and the Deno/C ratio against the goal. */
+/** The table, one row per measurement: the three sides, and the Deno/C ratio against the goal. */
 export function renderTable(
   deno: Map<string, number[]>,
   c: Map<string, number[]>,
   single: Map<string, number[]>,
-) {
+): string {
   const rows = ["| MEASUREMENT | DENO | C | C 1-THREAD | DENO/C | GOAL |", "|---|---|---|---|---|---|"];
   for (const [name, samples] of deno) {
     const size = name.includes(":") ? Number(name.split(":")[1]) : null;
-    const stats = [samples, c.get(name) ?? [], single.get(name) ?? []].map((s) => sideStats(s, size));
-    const cell = (s: typeof stats[number]) =>
-      size === null ? formatNs(s.medianNs) : `${s.mibPerSecond!.toFixed(0)} MiB/s`;
-    const [d, ref] = [stats[0]!, stats[1]!];
-    const ratio = size === null ? d.medianNs / ref.medianNs : d.mibPerSecond! / ref.mibPerSecond!;
-    const goal = size === null
-      ? `${ratio <= GOALS.latencyMaxRatio ? "met" : "MISSED"} (<= ${GOALS.latencyMaxRatio})`
-      : `${ratio >= GOALS.bandwidthMinRatio ? "met" : "MISSED"} (>= ${GOALS.bandwidthMinRatio})`;
-    rows.push(
-      `| ${label(name)} | ${stats.map(cell).join(" | ")} | ${
-        formatRatio(size === null ? "latency" : "bandwidth", ratio)
-      } | ${goal} |`,
-    );
+    const kind = size === null ? "latency" : "bandwidth";
+    const [d, ref, one] = [samples, c.get(name) ?? [], single.get(name) ?? []].map((s): Side => ({
+      stats: sideStats(s, size),
+      error: null,
+    }));
+    const { ratio, goalMet } = compare(kind, d!, ref!);
+    const cells = [d!, ref!, one!].map((side) => formatSide(side, kind));
+    const shownRatio = ratio === null ? "-" : formatRatio(kind, ratio);
+    rows.push(`| ${label(name)} | ${cells.join(" | ")} | ${shownRatio} | ${goalText({ kind, goalMet })} |`);
   }
   return rows.join("\n");
 }
 
 async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
+  const binary = await buildC();
   const deno = measureDeno(options);
-  const c = await measureC(options, REFERENCE_IDLE_THREADS);
-  const single = await measureC(options, 0);
-  console.log(
+  const c = await measureC(binary, options, REFERENCE_IDLE_THREADS);
+  const single = await measureC(binary, options, 0);
+  processIo().stdout.write(
     `# Deno FFI overhead on ${Deno.osRelease()} (${Deno.build.arch}), ${options.iterations} samples, ` +
-      `medians; syscalls in batches of ${LATENCY_BATCH}\n`,
+      `medians; syscalls in batches of ${LATENCY_BATCH}\n\n${renderTable(deno, c, single)}\n`,
   );
-  console.log(renderTable(deno, c, single));
   return 0;
 }
 
@@ -178,7 +181,7 @@ if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (error) {
-    console.error(`host_overhead: ${error instanceof Error ? error.message : error}`);
+    processIo().stderr.write(`host_overhead: ${error instanceof Error ? error.message : error}\n`);
     Deno.exit(1);
   }
 }
