@@ -19,7 +19,7 @@ Deno.test("smoke --format tap streams the plan first and one result per check, a
   assertMatch(streamed.stdout, /^TAP version 13\n1\.\.\d+\nok 1 - battery: /);
   const tests = streamed.stdout.split("\n").filter((line) => /^(not )?ok \d+ - /.test(line));
   assertEquals(tests.length, Number(plan![1]));
-  assertMatch(streamed.stdout, /\nnot ok \d+ - null: .*\n  ---\n  message: ".*ENOTTY/);
+  assertMatch(streamed.stdout, /\nnot ok \d+ - null: .*\n {2}---\n {2}message: ".*ENOTTY/);
 
   const file = await Deno.makeTempFile({ suffix: ".tap" });
   try {
