@@ -42,7 +42,7 @@ const MIN_BANDWIDTH_ITERATIONS = 3;
 const WARMUP_ROUNDS = 10;
 /**
  * Deno's warm-up also lasts at least this long: V8 optimises a function only after it has run for a while,
- * and without it the first heap measured ran SYNC at 2.5x the speed of the later ones (under TCG).
+ * and without it SYNC on the first heap measured took about 2.5x as long as on the later ones (under TCG).
  */
 const WARMUP_MS = 200;
 /**
@@ -671,8 +671,8 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
   const all = plans(targets, sizes, flags);
   if (all.length > 0) {
     // One untimed round of the first case first, so that V8 has optimised the shared code (the ioctl wrappers,
-    // the mapping) before anything is timed: without it the first case's SYNC took 3.5x as long as the same
-    // ioctl in later cases (under TCG).
+    // the mapping) before anything is timed: even with the 200 ms warm-up, the first case's SYNC took about
+    // 3x as long as the same ioctl in later cases (under TCG).
     progress("warming up...");
     try {
       measureDeno(all[0]!);
