@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# Builds, once, what the test VM boots: a kernel from Debian's linux-source-6.1 with tests/vm/kernel.config
-# merged over tinyconfig, its UAPI headers, and an initramfs of static busybox + tests/vm/init.sh.
-# Everything lands in the cache (never in the checkout), keyed by what it is built from, so only the
-# first run pays. On success it prints KEY=PATH lines on stdout (kernel, initramfs, headers, source,
-# cache); progress and errors go to stderr.
+# Builds, once, what the test VM boots: a kernel from Debian's linux-source-<version> with
+# tests/vm/kernel.config + kernel.<arch>.config (+ kernel.<version>.config if present) merged over tinyconfig,
+# its UAPI headers and, on x86_64, an initramfs of static busybox + tests/vm/init.sh (the arm64 board's root
+# is built by board_root.sh). Everything lands in the cache (never in the checkout), keyed by what it is
+# built from, so only the first run pays. On success it prints KEY=PATH lines on stdout (kernel, initramfs
+# on x86_64, headers, source, cache); progress and errors go to stderr.
 #
-# Usage: tests/vm/build_kernel.sh
+# Usage: tests/vm/build_kernel.sh [--kernel 6.1|6.12] [--arch x86_64|arm64] [--page-size 4k|16k]
+#        (defaults: 6.1, x86_64, 4k; 16k pages exist only on arm64)
 # Env:   XDG_CACHE_HOME (cache root, default ~/.cache), DMABUF_VM_BUSYBOX (default /bin/busybox)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-fragment=$here/kernel.config
 init_script=$here/init.sh
 busybox=${DMABUF_VM_BUSYBOX:-/bin/busybox}
-source_package=linux-source-6.1
-source_tarball=/usr/src/linux-source-6.1.tar.xz
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/dmabuf-vm
-# Debian packages the build and the VM need (gcc and make included for minimal CI images).
-packages=(linux-source-6.1 qemu-system-x86 busybox-static flex bison bc libelf-dev cpio xz-utils gzip gcc make
-  util-linux)
+kernel_version=6.1
+arch=x86_64
+page_size=4k
 # Lines of the build log shown when the build fails.
 log_tail_lines=40
 # Characters of a sha256 kept in cache directory and file names.
@@ -28,6 +27,55 @@ log() { printf 'build_kernel: %s\n' "$*" >&2; }
 die() {
   log "$*"
   exit 1
+}
+
+usage_error() {
+  log "$*"
+  exit 2
+}
+
+# Reads --kernel, --arch and --page-size; sets the per-architecture names the build needs.
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --kernel) kernel_version=${2:-}; shift 2 || usage_error "--kernel needs a value" ;;
+      --arch) arch=${2:-}; shift 2 || usage_error "--arch needs a value" ;;
+      --page-size) page_size=${2:-}; shift 2 || usage_error "--page-size needs a value" ;;
+      *) usage_error "Unknown argument \"$1\": expected --kernel, --arch or --page-size" ;;
+    esac
+  done
+  case $kernel_version in 6.1 | 6.12) ;; *) usage_error "Unknown kernel \"$kernel_version\": expected 6.1 or 6.12" ;; esac
+  case $arch in
+    x86_64)
+      make_arch=x86_64 cross= image_path=arch/x86/boot/bzImage image_target=bzImage
+      qemu_package=qemu-system-x86 arch_packages=()
+      [ "$page_size" = 4k ] || usage_error "Page size $page_size does not exist on x86_64: only 4k"
+      ;;
+    arm64)
+      make_arch=arm64 cross=aarch64-linux-gnu- image_path=arch/arm64/boot/Image image_target=Image
+      qemu_package=qemu-system-arm arch_packages=(gcc-aarch64-linux-gnu)
+      case $page_size in 4k | 16k) ;; *) usage_error "Unknown page size \"$page_size\": expected 4k or 16k" ;; esac
+      ;;
+    *) usage_error "Unknown architecture \"$arch\": expected x86_64 or arm64" ;;
+  esac
+  source_package=linux-source-$kernel_version
+  source_tarball=/usr/src/linux-source-$kernel_version.tar.xz
+  # Debian packages the build and the VM need (gcc and make included for minimal CI images).
+  packages=("$source_package" "$qemu_package" "${arch_packages[@]}" busybox-static flex bison bc libelf-dev cpio
+    xz-utils gzip gcc make util-linux)
+}
+
+# Writes the merged fragment (common, architecture, version, page size) to $1.
+merged_fragment() {
+  local out=$1 part
+  : >"$out"
+  for part in kernel.config "kernel.$arch.config" "kernel.$kernel_version.config"; do
+    [ -f "$here/$part" ] && { printf '\n# from %s\n' "$part"; cat "$here/$part"; } >>"$out"
+  done
+  if [ "$arch" = arm64 ]; then
+    printf '\n# from --page-size\nCONFIG_ARM64_%sK_PAGES=y\n' "${page_size%k}" >>"$out"
+  fi
+  return 0
 }
 
 # Prints the packages of $packages that dpkg does not know as installed.
@@ -82,26 +130,32 @@ build_kernel() {
   jobs=$(($(nproc) + 1))
   mkdir -p "$tree"
   : >"$buildlog"
-  log "building the kernel in $dir (first time only, ~10 min on 2 cores; log: $buildlog)"
+  local kmake=(make -C "$tree" ARCH="$make_arch" ${cross:+CROSS_COMPILE="$cross"})
+  log "building the $arch $kernel_version kernel in $dir (first time only, 5-10 min on 2 cores; log: $buildlog)"
   run_logged "$buildlog" tar -xJf "$source_tarball" -C "$tree" --strip-components=1
-  run_logged "$buildlog" make -C "$tree" ARCH=x86_64 tinyconfig
-  run_logged "$buildlog" "$tree/scripts/kconfig/merge_config.sh" -m -O "$tree" "$tree/.config" "$fragment"
-  run_logged "$buildlog" make -C "$tree" ARCH=x86_64 olddefconfig
+  run_logged "$buildlog" "${kmake[@]}" tinyconfig
+  # merge_config.sh runs make itself and needs ARCH and CROSS_COMPILE from the environment.
+  ARCH=$make_arch CROSS_COMPILE=$cross run_logged "$buildlog" "$tree/scripts/kconfig/merge_config.sh" -m -O "$tree" \
+    "$tree/.config" "$fragment"
+  run_logged "$buildlog" "${kmake[@]}" olddefconfig
   local unset
   unset=$(unset_options "$tree/.config")
   if [ -n "$unset" ]; then
     log "Kernel config is missing fragment options:"
     printf '  %s\n' "$unset" >&2
-    die "Kernel build failed: options of $fragment did not survive olddefconfig (check their dependencies)"
+    die "Kernel build failed: options of tests/vm/kernel*.config did not survive olddefconfig (check their dependencies)"
   fi
-  run_logged "$buildlog" make -C "$tree" ARCH=x86_64 -j"$jobs" bzImage
-  run_logged "$buildlog" make -C "$tree" ARCH=x86_64 headers
+  run_logged "$buildlog" "${kmake[@]}" -j"$jobs" "$image_target"
+  run_logged "$buildlog" "${kmake[@]}" headers
   cp "$tree/.config" "$dir/config"
   rm -rf "$dir/headers"
   cp -a "$tree/usr/include" "$dir/headers"
-  # bzImage is written last: its presence marks a complete build.
-  cp "$tree/arch/x86/boot/bzImage" "$dir/bzImage.tmp"
-  mv "$dir/bzImage.tmp" "$dir/bzImage"
+  # Object files are not needed again (the tree is kept for its sources, headers and kunit.py): dropping
+  # them keeps each cached kernel small.
+  find "$tree" -name '*.o' -delete
+  # The image is written last: its presence marks a complete build.
+  cp "$tree/$image_path" "$dir/$image_target.tmp"
+  mv "$dir/$image_target.tmp" "$dir/$image_target"
 }
 
 # Runs a command with output appended to the log; on failure prints the log's tail and exits.
@@ -134,6 +188,7 @@ build_initramfs() {
 }
 
 main() {
+  parse_args "$@"
   ensure_packages
   [ -r "$source_tarball" ] || die "Kernel source not found: $source_tarball (reinstall $source_package)"
   [ -x "$busybox" ] || die "Busybox not found: $busybox (install busybox-static)"
@@ -141,25 +196,32 @@ main() {
     die "Busybox is not static: $busybox (install busybox-static)"
   fi
   mkdir -p "$cache_root"
-  local version kernel_dir initramfs
+  local version kernel_dir initramfs=
+  fragment=$(mktemp "$cache_root/fragment.XXXXXX")
+  trap 'rm -f "$fragment"' EXIT
+  merged_fragment "$fragment"
   version=$(dpkg-query -W -f='${Version}' "$source_package")
+  # x86_64 6.1 keeps its old directory name (no arch part), so existing caches stay valid.
   kernel_dir=$cache_root/$version-$(short_hash "$fragment")
+  [ "$arch" = x86_64 ] || kernel_dir=$cache_root/$version-$arch-$page_size-$(short_hash "$fragment")
 
   # Concurrent runs (parallel CI jobs) wait for one build instead of racing.
   exec 9>"$cache_root/.lock"
   flock 9
-  if [ ! -f "$kernel_dir/bzImage" ]; then
+  if [ ! -f "$kernel_dir/$image_target" ]; then
     rm -rf "$kernel_dir"
     mkdir -p "$kernel_dir"
     local start=$SECONDS
     build_kernel "$kernel_dir"
     log "kernel built in $((SECONDS - start)) s"
   fi
-  initramfs=$(build_initramfs)
+  [ "$arch" = x86_64 ] && initramfs=$(build_initramfs)
   flock -u 9
 
-  printf 'kernel=%s\ninitramfs=%s\nheaders=%s\nsource=%s\ncache=%s\n' "$kernel_dir/bzImage" "$initramfs" \
-    "$kernel_dir/headers" "$kernel_dir/linux" "$kernel_dir"
+  printf 'kernel=%s\n' "$kernel_dir/$image_target"
+  [ -z "$initramfs" ] || printf 'initramfs=%s\n' "$initramfs"
+  printf 'headers=%s\nsource=%s\ncache=%s\npage_size=%s\n' "$kernel_dir/headers" "$kernel_dir/linux" \
+    "$kernel_dir" "$page_size"
 }
 
 main "$@"
