@@ -5,7 +5,7 @@
  */
 
 import { buildApplication, buildRouteMap } from "@stricli/core";
-import type { DmabufContext } from "./context.ts";
+import type { DmabufContext } from "../commands/toolkit/context.ts";
 import { allocCommand } from "./routes/alloc.ts";
 import { benchCommand } from "./routes/bench.ts";
 import { fenceRoutes } from "./routes/fence.ts";

@@ -1,94 +1,27 @@
 /**
- * The errors that decide the exit status, and the one place that maps errors to exit codes and messages.
+ * The one place that maps errors to exit codes and messages (stricli's `determineExitCode` and error texts).
+ * The error classes themselves live in the toolkit (`commands/toolkit/errors.ts`).
  * @module
  */
 
-import { SyscallError } from "../ffi/errno.ts";
-import { NotADmaBufError } from "../ffi/dma_buf.ts";
-
-/** Exit statuses documented in README and `--help`. */
-export const ExitCode = {
-  /** Success. */
-  OK: 0,
-  /** A runtime or kernel failure (an ioctl failed, a verify mismatched, a heap is missing). */
-  FAILURE: 1,
-  /** A usage error: unknown command or option, a bad value. */
-  USAGE: 2,
-  /** A wait timed out (fence-wait `--timeout`). */
-  TIMEOUT: 124,
-  /** Interrupted by SIGINT (128 + 2), as shells report it. */
-  INTERRUPTED: 130,
-} as const;
-
-/** Options of {@link CliError}. */
-export interface CliErrorOptions {
-  /** What the user can do about it; printed after the message on the same line. */
-  hint?: string;
-  /** The underlying error, shown with `--verbose`. */
-  cause?: unknown;
-  /** Exit status; default {@link ExitCode.FAILURE}. */
-  exitCode?: number;
-}
-
-/** An error meant for the user: a one-line message, an optional hint, and an exit status. */
-export class CliError extends Error {
-  /** What the user can do about it. */
-  readonly hint: string | undefined;
-  /** The exit status. */
-  readonly exitCode: number;
-
-  /** Makes the error. */
-  constructor(message: string, options: CliErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "CliError";
-    this.hint = options.hint;
-    this.exitCode = options.exitCode ?? ExitCode.FAILURE;
-  }
-}
-
-/** A bad command line: exit status 2. */
-export class UsageError extends CliError {
-  /** Makes the error. */
-  constructor(message: string, options: Omit<CliErrorOptions, "exitCode"> = {}) {
-    super(message, { ...options, exitCode: ExitCode.USAGE });
-    this.name = "UsageError";
-  }
-}
-
-/** A wait that ran out of time: exit status 124. */
-export class TimeoutError extends CliError {
-  /** Makes the error. */
-  constructor(message: string, options: Omit<CliErrorOptions, "exitCode"> = {}) {
-    super(message, { ...options, exitCode: ExitCode.TIMEOUT });
-    this.name = "TimeoutError";
-  }
-}
+import { CliError, Exit, ExitCode } from "../commands/toolkit/errors.ts";
 
 /**
- * Ends the command with `exitCode` without a further message: the command has already said what happened
- * (a verify mismatch it reported, a child's exit status passed on by `--exec`).
+ * Names of the kernel-boundary errors (`ffi/`) a user can cause, recognised by name: importing their classes
+ * here would load FFI code on every `--help` and usage error. tests/cli/errors_test.ts keeps the names true.
  */
-export class Exit extends Error {
-  /** The exit status. */
-  readonly exitCode: number;
-  /** Makes the signal to exit with `exitCode`. */
-  constructor(exitCode: number) {
-    super(`exit ${exitCode}`);
-    this.name = "Exit";
-    this.exitCode = exitCode;
-  }
-}
+const KERNEL_ERROR_NAMES: ReadonlySet<string> = new Set(["SyscallError", "NotADmaBufError"]);
 
 /** The exit status for anything a command threw. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof Exit || error instanceof CliError) return error.exitCode;
-  if (error instanceof RangeError && !(error instanceof SyscallError)) return ExitCode.USAGE;
+  if (error instanceof RangeError) return ExitCode.USAGE;
   return ExitCode.FAILURE;
 }
 
 /** Whether an error is the user's own (a message is enough) rather than a bug (which deserves a stack). */
 function isExpected(error: unknown): boolean {
-  return error instanceof CliError || error instanceof SyscallError || error instanceof NotADmaBufError ||
+  return error instanceof CliError || (error instanceof Error && KERNEL_ERROR_NAMES.has(error.name)) ||
     error instanceof RangeError || error instanceof Deno.errors.NotFound ||
     error instanceof Deno.errors.PermissionDenied;
 }

@@ -4,11 +4,12 @@
  * @module
  */
 
+import { stripVTControlCharacters } from "node:util";
 import { run } from "@stricli/core";
 import { app } from "./app.ts";
-import { makeContext } from "./context.ts";
-import { ExitCode } from "./errors.ts";
-import { type Io, processIo } from "./output.ts";
+import { makeContext } from "../commands/toolkit/context.ts";
+import { ExitCode } from "../commands/toolkit/errors.ts";
+import { type Io, processIo } from "../commands/toolkit/output.ts";
 import { noteVerbose } from "./verbose.ts";
 
 /** stricli's own exit codes for scanner and routing failures, which the user sees as usage errors. */
@@ -56,8 +57,7 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
       // stricli ends messages without a newline in some paths; every message here is a whole line.
       // An empty message (a quiet Exit) prints nothing rather than a blank line.
       write: (text: string) => {
-        // deno-lint-ignore no-control-regex
-        if (text.replace(/\x1b\[[0-9;]*m/g, "").trim() !== "") {
+        if (stripVTControlCharacters(text).trim() !== "") {
           io.stderr.write(text.endsWith("\n") ? text : text + "\n");
         }
       },

@@ -4,19 +4,13 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { formatBytes } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import type { DmaBuf } from "../ffi/dma_buf.ts";
 import { formatPattern, type Pattern } from "../ffi/pattern.ts";
 import { allocateBuffers } from "./buffer_select.ts";
-import {
-  checkHandOff,
-  FIRST_CHILD_FD,
-  handOff,
-  type HandOffFlags,
-  wantsExec,
-  wantsHold,
-} from "./hand_off.ts";
+import { checkHandOff, FIRST_CHILD_FD, handOff, wantsExec, wantsHold } from "./hand_off.ts";
+import type { HandOffFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf alloc`. */
 export interface AllocFlags extends CommonFlags, HandOffFlags {

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { CliError, Exit, ExitCode, UsageError } from "../cli/errors.ts";
-import { formatBytes } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { CliError, Exit, ExitCode, UsageError } from "./toolkit/errors.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import type { DmaBuf } from "../ffi/dma_buf.ts";
 import { DmaHeap, HEAP_DIR } from "../ffi/dma_heap.ts";
 import { SyscallError } from "../ffi/errno.ts";

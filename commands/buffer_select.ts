@@ -6,7 +6,7 @@
  * - `--heap NAME --size SIZE` (or `--size` alone, system heap): a fresh buffer.
  *
  * ```ts
- * import { bufferSelectFlags, type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+ * import { selectBuffer } from "./buffer_select.ts";
  * // route:   parameters: { flags: { ...commonFlags, ...bufferSelectFlags, ... } }
  * // command: using buffer = selectBuffer(flags);
  * ```
@@ -17,63 +17,19 @@
  * @module
  */
 
-import { CliError, UsageError } from "../cli/errors.ts";
-import { parseFdNumber, parseHeapName, parsePid, parseSize } from "../cli/parse.ts";
+import { CliError, UsageError } from "./toolkit/errors.ts";
 import { DmaBuf, NotADmaBufError } from "../ffi/dma_buf.ts";
 import { DmaHeap, resolveHeapName, UDMABUF_HEAP } from "../ffi/dma_heap.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { dupCloexec, type Fd, isOpenFd } from "../ffi/fd.ts";
 import { getFdOf, ptraceScope } from "../ffi/pidfd.ts";
 import { allocUdmabuf, pageAlign, udmabufLimit } from "../ffi/udmabuf.ts";
-import { formatBytes } from "../cli/output.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import { explainHeapError } from "./heap_errors.ts";
+import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** The heap a fresh buffer comes from when only `--size` is given. */
 export const DEFAULT_HEAP = "system";
-
-/** The selection flags (see the module doc). All optional: {@link selectBuffer} checks the combination. */
-export interface BufferSelectFlags {
-  /** `--fd N`: an fd of this process, or with `--pid` of that process. */
-  readonly fd?: number;
-  /** `--pid P`: the process whose `--fd` is meant. */
-  readonly pid?: number;
-  /** `--heap NAME`: allocate a fresh buffer from this heap (`cma`, `udmabuf` accepted). */
-  readonly heap?: string;
-  /** `--size SIZE`: size of the fresh buffer. */
-  readonly size?: number;
-}
-
-/** The stricli flag specs of {@link BufferSelectFlags}; spread into a command's `flags`. */
-export const bufferSelectFlags = {
-  fd: {
-    kind: "parsed",
-    parse: parseFdNumber,
-    optional: true,
-    placeholder: "N",
-    brief: "The dma-buf at fd N of this process (or, with --pid, of process P)",
-  },
-  pid: {
-    kind: "parsed",
-    parse: parsePid,
-    optional: true,
-    placeholder: "P",
-    brief: "Take --fd N from process P (pidfd_getfd; needs ptrace permission over P)",
-  },
-  heap: {
-    kind: "parsed",
-    parse: parseHeapName,
-    optional: true,
-    placeholder: "NAME",
-    brief: "Use a fresh buffer from this heap (system, cma, udmabuf, ...); needs --size",
-  },
-  size: {
-    kind: "parsed",
-    parse: parseSize,
-    optional: true,
-    placeholder: "SIZE",
-    brief: "Size of the fresh buffer (e.g. 4K, 1M); heap system unless --heap says otherwise",
-  },
-} as const;
 
 /** What a selection names, after checking that the flags make sense together. */
 export type BufferSource =

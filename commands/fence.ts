@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { CliError, UsageError } from "../cli/errors.ts";
-import { formatDuration, type Output } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { CliError, UsageError } from "./toolkit/errors.ts";
+import { formatDuration, type Output } from "./toolkit/output.ts";
 import type { DmaBuf } from "../ffi/dma_buf.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { getFdOf } from "../ffi/pidfd.ts";
@@ -22,15 +22,9 @@ import {
   SyncFile,
   type SyncFileState,
 } from "../ffi/sync_file.ts";
-import { type BufferSelectFlags, bufferSource, DEFAULT_HEAP, selectBuffer } from "./buffer_select.ts";
-import {
-  checkHandOff,
-  FIRST_CHILD_FD,
-  handOff,
-  type HandOffFlags,
-  wantsExec,
-  wantsHold,
-} from "./hand_off.ts";
+import { bufferSource, DEFAULT_HEAP, selectBuffer } from "./buffer_select.ts";
+import { checkHandOff, FIRST_CHILD_FD, handOff, wantsExec, wantsHold } from "./hand_off.ts";
+import type { BufferSelectFlags, HandOffFlags } from "./toolkit/flags.ts";
 
 /** `active`, `signalled` or `error`: a status in words, for JSON. */
 export type FenceStateName = "active" | "signalled" | "error";

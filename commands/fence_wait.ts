@@ -5,14 +5,14 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { CliError, ExitCode, TimeoutError, UsageError } from "../cli/errors.ts";
-import { formatDuration, type Output } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { CliError, ExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
+import { formatDuration, type Output } from "./toolkit/output.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { PollEvents } from "../ffi/fd.ts";
 import { waitForEvents, type WaitOutcome } from "../ffi/fence_wait.ts";
 import { fenceStatusText, SyncFile, type SyncFileState } from "../ffi/sync_file.ts";
-import { type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+import { selectBuffer } from "./buffer_select.ts";
 import {
   accessOf,
   bufferLabel,
@@ -23,6 +23,7 @@ import {
   type SyncFileJson,
   syncFileJson,
 } from "./fence.ts";
+import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf fence-wait`. */
 export interface FenceWaitFlags extends CommonFlags, BufferSelectFlags {

@@ -4,7 +4,7 @@
  * Used by `alloc`, `fence export` and `fence sw-sync`.
  *
  * ```ts
- * import { checkHandOff, handOff, handOffFlags, type HandOffFlags } from "./hand_off.ts";
+ * import { checkHandOff, handOff } from "./hand_off.ts";
  * // route:   flags: { ...commonFlags, ...handOffFlags }, positional: handOffPositional
  * // command: checkHandOff(flags, command);   // before making anything: usage errors exit 2
  * //          ... make fds, print own output unless wantsHold/wantsExec ...
@@ -23,10 +23,10 @@
 
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { CliError, Exit, UsageError } from "../cli/errors.ts";
-import { parseDuration } from "../cli/parse.ts";
-import { formatDuration } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { CliError, Exit, UsageError } from "./toolkit/errors.ts";
+import { formatDuration } from "./toolkit/output.ts";
+import { type HandOffFlags, HOLD_FOREVER } from "./toolkit/flags.ts";
 
 /** The environment variable that lists the inherited fd numbers, comma separated. */
 export const FDS_ENV = "DMABUF_FDS";
@@ -40,50 +40,8 @@ const SIGNAL_EXIT_BASE = 128;
 /** Exit status when the command cannot be started (not found, not executable), as shells use. */
 export const EXIT_CANNOT_RUN = 127;
 
-/** `--hold` with no duration: until SIGINT or SIGTERM. */
-export const HOLD_FOREVER = Number.POSITIVE_INFINITY;
-
 /** Longest single timer slice while holding (setTimeout's limit is 2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Flags of the hand-off. */
-export interface HandOffFlags {
-  /** `--hold [DURATION]`: milliseconds to hold, {@link HOLD_FOREVER} without a duration, undefined when absent. */
-  readonly hold?: number;
-  /** `--exec`: run the command after `--` with the fds inherited. */
-  readonly exec: boolean;
-}
-
-/** Parses `--hold`'s optional value: empty (no value) means until a signal. @throws {UsageError} */
-export function parseHold(input: string): number {
-  return input.trim() === "" ? HOLD_FOREVER : parseDuration(input);
-}
-
-/** The stricli flag specs of {@link HandOffFlags}; spread into a command's `flags`. */
-export const handOffFlags = {
-  hold: {
-    kind: "parsed",
-    parse: parseHold,
-    optional: true,
-    inferEmpty: true,
-    placeholder: "DURATION",
-    brief:
-      "Keep the fds alive after printing a ready line (pid, fds) until DURATION passes or SIGINT/SIGTERM",
-  },
-  exec: {
-    kind: "boolean",
-    default: false,
-    withNegated: false,
-    brief:
-      "Run the command after -- with the fds inherited as 3, 4, ... (DMABUF_FDS) and exit with its status",
-  },
-} as const;
-
-/** The stricli positional spec for the command after `--` (only meaningful with `--exec`). */
-export const handOffPositional = {
-  kind: "array",
-  parameter: { brief: "Command and arguments for --exec, after --", parse: String, placeholder: "cmd" },
-} as const;
 
 /** Whether the flags ask to hold. */
 export function wantsHold(flags: HandOffFlags): boolean {

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { CliError } from "../cli/errors.ts";
-import { formatBytes } from "../cli/output.ts";
+import { CliError } from "./toolkit/errors.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { geteuid, readTextFile, stat } from "../ffi/fd.ts";
 import { HEAP_DIR, listHeaps, UDMABUF_HEAP, UDMABUF_PATH } from "../ffi/dma_heap.ts";

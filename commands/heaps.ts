@@ -3,8 +3,8 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { formatBytes } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import { CMA_ALIAS, HEAP_DIR, type HeapEntry, listHeaps, resolveHeapName } from "../ffi/dma_heap.ts";
 import { readTextFile } from "../ffi/fd.ts";
 import { parseMeminfo } from "../ffi/text/meminfo.ts";

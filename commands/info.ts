@@ -5,15 +5,16 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { CliError } from "../cli/errors.ts";
-import { formatBytes } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { CliError } from "./toolkit/errors.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { OpenFlags, readLink, readTextFile, stat } from "../ffi/fd.ts";
 import { type DmaBufFdRef, fdRefOf, type ProcessDmaBufs, scanProcess } from "../ffi/procfs.ts";
 import { isDmaBufFdinfo, parseFdinfo } from "../ffi/text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "../ffi/text/maps.ts";
-import { allocateBuffers, type BufferSelectFlags, bufferSource } from "./buffer_select.ts";
+import { allocateBuffers, bufferSource } from "./buffer_select.ts";
+import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf info`. */
 export interface InfoFlags extends CommonFlags, BufferSelectFlags {}

@@ -4,12 +4,13 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { CliError, Exit, UsageError } from "../cli/errors.ts";
-import { formatBytes } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { CliError, Exit, UsageError } from "./toolkit/errors.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import type { Access, DmaBuf } from "../ffi/dma_buf.ts";
 import { formatPattern, type Pattern } from "../ffi/pattern.ts";
-import { type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+import { selectBuffer } from "./buffer_select.ts";
+import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf map`. */
 export interface MapFlags extends CommonFlags, BufferSelectFlags {

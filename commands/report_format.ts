@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { ReportFormat } from "./toolkit/flags.ts";
+
 /** The outcome of one check. */
 export type CheckStatus = "pass" | "fail" | "skip";
 
@@ -55,12 +57,6 @@ export interface Summary {
   /** Checks skipped for a missing feature. */
   skipped: number;
 }
-
-/** The output formats. */
-export const REPORT_FORMATS = ["human", "tap", "junit", "json"] as const;
-
-/** An output format. */
-export type ReportFormat = typeof REPORT_FORMATS[number];
 
 /** Counts passed, failed and skipped checks. */
 export function summarize(results: readonly CheckResult[]): Summary {

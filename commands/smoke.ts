@@ -4,19 +4,19 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { Exit, ExitCode, UsageError } from "../cli/errors.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { Exit, ExitCode, UsageError } from "./toolkit/errors.ts";
 import { HEAP_DIR } from "../ffi/dma_heap.ts";
 import { type Check, runCheck, smokeBattery, smokeTargets } from "./smoke_checks.ts";
 import {
   type CheckResult,
   renderReport,
   type Report,
-  type ReportFormat,
   summarize,
   tapHeader,
   tapResult,
 } from "./report_format.ts";
+import type { ReportFormat } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf smoke`. */
 export interface SmokeFlags extends CommonFlags {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatBytes } from "../cli/output.ts";
+import { formatBytes } from "./toolkit/output.ts";
 import type { DmaBuf } from "../ffi/dma_buf.ts";
 import {
   CMA_ALIAS,

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { UsageError } from "../cli/errors.ts";
-import { type Io, Output } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { UsageError } from "./toolkit/errors.ts";
+import { type Io, Output } from "./toolkit/output.ts";
 import {
   readSnapshotFile,
   type Snapshot,
@@ -57,9 +57,6 @@ export interface StatFlags extends CommonFlags {
   /** A saved `stat --json` or bufinfo to compare with. */
   readonly compare?: string;
 }
-
-/** The default `--watch` interval in ms. */
-export const DEFAULT_WATCH_MS = 2000;
 
 /** Clears a terminal and homes the cursor (ANSI). */
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CliError } from "../cli/errors.ts";
+import { CliError } from "./toolkit/errors.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { readTextFile } from "../ffi/fd.ts";
 import { type ProcessScan, scanAllProcesses } from "../ffi/procfs.ts";

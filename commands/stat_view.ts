@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Column, formatBytes, type Output } from "../cli/output.ts";
+import { type Column, formatBytes, type Output } from "./toolkit/output.ts";
 import type { ProcessScan, SkippedProcess } from "../ffi/procfs.ts";
 import type { BufinfoFence } from "../ffi/text/bufinfo.ts";
 import type { Snapshot, StatBuffer } from "./stat_snapshot.ts";

@@ -4,12 +4,13 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "../cli/context.ts";
-import { UsageError } from "../cli/errors.ts";
-import { formatDuration } from "../cli/output.ts";
+import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
+import { UsageError } from "./toolkit/errors.ts";
+import { formatDuration } from "./toolkit/output.ts";
 import { type Access, accessFlags } from "../ffi/dma_buf.ts";
 import { DmaBufSyncFlags } from "../ffi/ioctl.ts";
-import { type BufferSelectFlags, selectBuffer } from "./buffer_select.ts";
+import { selectBuffer } from "./buffer_select.ts";
+import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf sync`. */
 export interface SyncFlags extends CommonFlags, BufferSelectFlags {

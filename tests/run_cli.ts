@@ -6,7 +6,7 @@
  */
 
 import { main } from "../cli/main.ts";
-import type { Io } from "../cli/output.ts";
+import type { Io } from "../commands/toolkit/output.ts";
 
 /** What a CLI run produced. */
 export interface CliResult {

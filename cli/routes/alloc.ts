@@ -1,8 +1,8 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseBufferName, parseCount, parseHeapName, parsePattern, parseSize } from "../parse.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
+import { parseCount, parseHeapName, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
 import type { AllocFlags } from "../../commands/alloc.ts";
-import { handOffFlags, handOffPositional } from "../../commands/hand_off.ts";
+import { handOffFlags, handOffPositional } from "../../commands/toolkit/flags.ts";
 
 /** `dmabuf alloc`: allocate dma-bufs from a heap or udmabuf. */
 export const allocCommand = buildCommand<AllocFlags, string[], DmabufContext>({
@@ -32,7 +32,9 @@ export const allocCommand = buildCommand<AllocFlags, string[], DmabufContext>({
       },
       name: {
         kind: "parsed",
-        parse: parseBufferName,
+        // Lazy: the name limit is the kernel's DMA_BUF_NAME_LEN, from ffi/, which --help must not load.
+        parse: async (input: string) =>
+          (await import("../../commands/toolkit/buffer_name.ts")).parseBufferName(input),
         optional: true,
         placeholder: "NAME",
         brief: "Name every buffer with DMA_BUF_SET_NAME (at most 31 bytes; shown in fdinfo, bufinfo, maps)",

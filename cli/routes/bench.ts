@@ -1,7 +1,7 @@
 import { buildCommand } from "@stricli/core";
 import { heapSetFlags } from "./heap_set_flags.ts";
-import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseCount, parsePattern, parseSize } from "../parse.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
+import { parseCount, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
 import type { BenchFlags } from "../../commands/bench.ts";
 
 /** `dmabuf bench`: latency and bandwidth of dma-buf operations, against a C reference. */

@@ -1,6 +1,6 @@
 import { buildCommand, buildRouteMap } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseDuration, parseFdNumber, parsePid, parseSeqno } from "../parse.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
+import { parseDuration, parseFdNumber, parsePid, parseSeqno } from "../../commands/toolkit/parse.ts";
 import type {
   FenceExportFlags,
   FenceImportFlags,
@@ -8,8 +8,7 @@ import type {
   FenceMergeCommandFlags,
 } from "../../commands/fence.ts";
 import type { SwSyncFlags } from "../../commands/fence_sw_sync.ts";
-import { bufferSelectFlags } from "../../commands/buffer_select.ts";
-import { handOffFlags, handOffPositional } from "../../commands/hand_off.ts";
+import { bufferSelectFlags, handOffFlags, handOffPositional } from "../../commands/toolkit/flags.ts";
 
 const HAND_OFF_TEXT = [
   "  --hold [DURATION]  print 'ready pid=P fds=N' (--json: {pid, fds, ...}) and keep the fd until DURATION",

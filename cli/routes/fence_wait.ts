@@ -1,8 +1,8 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseDuration } from "../parse.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
+import { parseDuration } from "../../commands/toolkit/parse.ts";
 import type { FenceWaitFlags } from "../../commands/fence_wait.ts";
-import { bufferSelectFlags } from "../../commands/buffer_select.ts";
+import { bufferSelectFlags } from "../../commands/toolkit/flags.ts";
 
 /** `dmabuf fence-wait`: wait on a sync_file or a dma-buf's implicit fences. */
 export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>({

@@ -1,4 +1,4 @@
-import { parseHeapName } from "../parse.ts";
+import { parseHeapName } from "../../commands/toolkit/parse.ts";
 
 /** The heap selection of commands that run over every heap (smoke, bench): `--heap NAME...`, `--heap-dir DIR`. */
 export const heapSetFlags = {

@@ -1,5 +1,5 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import type { HeapsFlags } from "../../commands/heaps.ts";
 
 /** `dmabuf heaps`: list dma-heaps and udmabuf. */

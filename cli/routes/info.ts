@@ -1,7 +1,7 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import type { InfoFlags } from "../../commands/info.ts";
-import { bufferSelectFlags } from "../../commands/buffer_select.ts";
+import { bufferSelectFlags } from "../../commands/toolkit/flags.ts";
 
 /** `dmabuf info`: describe a dma-buf fd, or list a process's dma-bufs. */
 export const infoCommand = buildCommand<InfoFlags, [], DmabufContext>({

@@ -1,8 +1,8 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseOffset, parsePattern, parseSize } from "../parse.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
+import { parseOffset, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
 import type { MapFlags } from "../../commands/map.ts";
-import { bufferSelectFlags } from "../../commands/buffer_select.ts";
+import { bufferSelectFlags } from "../../commands/toolkit/flags.ts";
 
 /** `dmabuf map`: map a dma-buf and read, write, fill or verify it. */
 export const mapCommand = buildCommand<MapFlags, [], DmabufContext>({

@@ -1,8 +1,8 @@
 import { buildCommand } from "@stricli/core";
 import { heapSetFlags } from "./heap_set_flags.ts";
-import { commonFlags, type DmabufContext } from "../context.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import type { SmokeFlags } from "../../commands/smoke.ts";
-import { REPORT_FORMATS } from "../../commands/report_format.ts";
+import { REPORT_FORMATS } from "../../commands/toolkit/flags.ts";
 
 /** `dmabuf smoke`: the board bring-up battery. */
 export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({

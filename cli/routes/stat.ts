@@ -1,7 +1,8 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
-import { parseCount, parseDuration, parseSize } from "../parse.ts";
-import { DEFAULT_WATCH_MS, type StatFlags } from "../../commands/stat.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
+import { parseCount, parseDuration, parseSize } from "../../commands/toolkit/parse.ts";
+import type { StatFlags } from "../../commands/stat.ts";
+import { DEFAULT_WATCH_MS } from "../../commands/toolkit/flags.ts";
 
 /** The shortest `--watch` interval: a refresh reads every buffer (and with --procs every process). */
 const MIN_WATCH_MS = 100;

@@ -1,7 +1,7 @@
 import { buildCommand } from "@stricli/core";
-import { commonFlags, type DmabufContext } from "../context.ts";
+import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import type { SyncFlags } from "../../commands/sync.ts";
-import { bufferSelectFlags } from "../../commands/buffer_select.ts";
+import { bufferSelectFlags } from "../../commands/toolkit/flags.ts";
 
 const flag = (brief: string) => ({ kind: "boolean", default: false, withNegated: false, brief }) as const;
 

@@ -24,7 +24,7 @@ import {
   sideStats,
   timeRounds,
 } from "../../commands/bench.ts";
-import { processIo } from "../../cli/output.ts";
+import { processIo } from "../../commands/toolkit/output.ts";
 import { check, libc } from "../../ffi/libc.ts";
 import { geteuid, memfdCreate } from "../../ffi/fd.ts";
 import { Mapping } from "../../ffi/mapping.ts";

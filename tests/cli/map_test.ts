@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertThrows } from "../assert.ts";
-import { UsageError } from "../../cli/errors.ts";
+import { UsageError } from "../../commands/toolkit/errors.ts";
 import { memfdCreate } from "../../ffi/fd.ts";
 import { hexdump, mapAction, type MapFlags, resolveRange } from "../../commands/map.ts";
 import { runCli } from "../run_cli.ts";

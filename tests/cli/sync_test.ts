@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
-import { UsageError } from "../../cli/errors.ts";
+import { UsageError } from "../../commands/toolkit/errors.ts";
 import { type SyncFlags, syncRequest } from "../../commands/sync.ts";
 import { runCli } from "../run_cli.ts";
 

@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertThrows } from "../assert.ts";
-import { CliError } from "../../cli/errors.ts";
+import { CliError } from "../../commands/toolkit/errors.ts";
 import {
   bandwidthIterations,
   type BenchReport,

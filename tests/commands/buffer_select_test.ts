@@ -1,5 +1,5 @@
 import { assertEquals, assertIncludes, assertThrows } from "../assert.ts";
-import { CliError, UsageError } from "../../cli/errors.ts";
+import { CliError, UsageError } from "../../commands/toolkit/errors.ts";
 import { memfdCreate } from "../../ffi/fd.ts";
 import { bufferSource, selectBuffer } from "../../commands/buffer_select.ts";
 

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { signalledAgo, stateName, syncFileJson } from "../../commands/fence.ts";
 import { parseSwSyncCommand } from "../../commands/fence_sw_sync.ts";
-import { UsageError } from "../../cli/errors.ts";
-import { parseSeqno } from "../../cli/parse.ts";
+import { UsageError } from "../../commands/toolkit/errors.ts";
+import { parseSeqno } from "../../commands/toolkit/parse.ts";
 import { memfdCreate } from "../../ffi/fd.ts";
 import { swSyncCandidates } from "../../ffi/sw_sync.ts";
 import { runCli } from "../run_cli.ts";

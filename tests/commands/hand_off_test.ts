@@ -1,9 +1,10 @@
 import { assertEquals, assertIncludes, assertMatch, assertOk, assertThrows } from "../assert.ts";
-import { makeContext } from "../../cli/context.ts";
-import { CliError, Exit, UsageError } from "../../cli/errors.ts";
-import type { Io } from "../../cli/output.ts";
+import { makeContext } from "../../commands/toolkit/context.ts";
+import { CliError, Exit, UsageError } from "../../commands/toolkit/errors.ts";
+import type { Io } from "../../commands/toolkit/output.ts";
 import { memfdCreate, readLink } from "../../ffi/fd.ts";
-import { checkHandOff, handOff, HOLD_FOREVER, parseHold, readyLine } from "../../commands/hand_off.ts";
+import { checkHandOff, handOff, readyLine } from "../../commands/hand_off.ts";
+import { HOLD_FOREVER, parseHold } from "../../commands/toolkit/flags.ts";
 
 const common = { json: false, verbose: false, color: "never" } as const;
 

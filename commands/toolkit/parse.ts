@@ -5,8 +5,7 @@
  */
 
 import { UsageError } from "./errors.ts";
-import type { Pattern } from "../ffi/pattern.ts";
-import { NAME_LEN } from "../ffi/structs.ts";
+import type { Pattern } from "../../ffi/pattern.ts";
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
@@ -150,20 +149,6 @@ export function parseHeapName(input: string): string {
       `Invalid heap name "${input}": expected one entry of /dev/dma_heap, e.g. system or cma`,
     );
   }
-  return input;
-}
-
-/**
- * Parses a dma-buf name for `DMA_BUF_SET_NAME`: at most `DMA_BUF_NAME_LEN` - 1 = 31 bytes of UTF-8, checked
- * here so that nothing is allocated for a name the kernel would refuse.
- * @throws {UsageError} naming the bad value and its length
- */
-export function parseBufferName(input: string): string {
-  const bytes = new TextEncoder().encode(input).length;
-  if (bytes >= NAME_LEN) {
-    throw new UsageError(`Name "${input}" is ${bytes} bytes: DMA_BUF_SET_NAME takes at most ${NAME_LEN - 1}`);
-  }
-  if (input.includes("\0")) throw new UsageError(`Name "${input}" contains a NUL byte`);
   return input;
 }
 

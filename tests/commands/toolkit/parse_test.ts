@@ -1,5 +1,5 @@
-import { assertEquals, assertThrows } from "../assert.ts";
-import { UsageError } from "../../cli/errors.ts";
+import { assertEquals, assertThrows } from "../../assert.ts";
+import { UsageError } from "../../../commands/toolkit/errors.ts";
 import {
   parseCount,
   parseDuration,
@@ -8,7 +8,7 @@ import {
   parsePattern,
   parsePid,
   parseSize,
-} from "../../cli/parse.ts";
+} from "../../../commands/toolkit/parse.ts";
 
 Deno.test("parseSize accepts bytes, K/M/G with and without iB, hex and decimals", () => {
   const cases: [string, number][] = [

@@ -1,0 +1,78 @@
+/**
+ * The errors that decide the exit status: what commands throw for the user to read (one line, a hint, an exit
+ * status). `cli/errors.ts` maps them to exit codes and messages.
+ * @module
+ */
+
+/** Exit statuses documented in README and `--help`. */
+export const ExitCode = {
+  /** Success. */
+  OK: 0,
+  /** A runtime or kernel failure (an ioctl failed, a verify mismatched, a heap is missing). */
+  FAILURE: 1,
+  /** A usage error: unknown command or option, a bad value. */
+  USAGE: 2,
+  /** A wait timed out (fence-wait `--timeout`). */
+  TIMEOUT: 124,
+  /** Interrupted by SIGINT (128 + 2), as shells report it. */
+  INTERRUPTED: 130,
+} as const;
+
+/** Options of {@link CliError}. */
+export interface CliErrorOptions {
+  /** What the user can do about it; printed after the message on the same line. */
+  hint?: string;
+  /** The underlying error, shown with `--verbose`. */
+  cause?: unknown;
+  /** Exit status; default {@link ExitCode.FAILURE}. */
+  exitCode?: number;
+}
+
+/** An error meant for the user: a one-line message, an optional hint, and an exit status. */
+export class CliError extends Error {
+  /** What the user can do about it. */
+  readonly hint: string | undefined;
+  /** The exit status. */
+  readonly exitCode: number;
+
+  /** Makes the error. */
+  constructor(message: string, options: CliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "CliError";
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? ExitCode.FAILURE;
+  }
+}
+
+/** A bad command line: exit status 2. */
+export class UsageError extends CliError {
+  /** Makes the error. */
+  constructor(message: string, options: Omit<CliErrorOptions, "exitCode"> = {}) {
+    super(message, { ...options, exitCode: ExitCode.USAGE });
+    this.name = "UsageError";
+  }
+}
+
+/** A wait that ran out of time: exit status 124. */
+export class TimeoutError extends CliError {
+  /** Makes the error. */
+  constructor(message: string, options: Omit<CliErrorOptions, "exitCode"> = {}) {
+    super(message, { ...options, exitCode: ExitCode.TIMEOUT });
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * Ends the command with `exitCode` without a further message: the command has already said what happened
+ * (a verify mismatch it reported, a child's exit status passed on by `--exec`).
+ */
+export class Exit extends Error {
+  /** The exit status. */
+  readonly exitCode: number;
+  /** Makes the signal to exit with `exitCode`. */
+  constructor(exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = "Exit";
+    this.exitCode = exitCode;
+  }
+}
