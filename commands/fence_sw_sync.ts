@@ -13,6 +13,7 @@ import { fenceStatusText, type SyncFile } from "../ffi/sync_file.ts";
 import { MAX_INC, SwSyncTimeline, SwSyncUnavailableError } from "../ffi/sw_sync.ts";
 import { checkHandOff, FIRST_CHILD_FD, handOff, readyLine, wantsExec, wantsHold } from "./hand_off.ts";
 import type { HandOffFlags } from "./toolkit/flags.ts";
+import { after, type Timer } from "./toolkit/timer.ts";
 
 /** The seqno used when none is given. */
 export const DEFAULT_SEQNO = 1;
@@ -124,7 +125,7 @@ export async function fenceSwSync(
   }
 
   const done = new AbortController();
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  const timers: Timer[] = [];
   const pending = new Set<Promise<void>>();
   const run = (action: SwSyncCommand): void => {
     switch (action.kind) {
@@ -148,14 +149,14 @@ export async function fenceSwSync(
     let settle = () => {};
     const step = new Promise<void>((resolve) => settle = resolve);
     pending.add(step);
-    timers.push(setTimeout(() => {
+    timers.push(after(ms, () => {
       try {
         run(action());
       } finally {
         pending.delete(step);
         settle();
       }
-    }, ms));
+    }));
   };
   if (flags.incAfter !== undefined) {
     // Computed when it fires: stdin may have advanced the timeline meanwhile.
@@ -189,7 +190,7 @@ export async function fenceSwSync(
       await untilSettled(pending, AbortSignal.any([this.interrupt(), done.signal]));
     }
   } finally {
-    timers.forEach(clearTimeout);
+    for (const timer of timers) timer.cancel();
     await reader?.cancel().catch(() => {});
     if (out.verbose) say(`closing the timeline at ${timeline.open ? timeline.value : "(closed)"}`);
   }

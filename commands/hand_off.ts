@@ -26,6 +26,7 @@ import { constants } from "node:os";
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError, Exit, UsageError } from "./toolkit/errors.ts";
 import { formatDuration } from "./toolkit/output.ts";
+import { sleep } from "./toolkit/timer.ts";
 import { type HandOffFlags, HOLD_FOREVER } from "./toolkit/flags.ts";
 
 /** The environment variable that lists the inherited fd numbers, comma separated. */
@@ -39,9 +40,6 @@ const SIGNAL_EXIT_BASE = 128;
 
 /** Exit status when the command cannot be started (not found, not executable), as shells use. */
 export const EXIT_CANNOT_RUN = 127;
-
-/** Longest single timer slice while holding (setTimeout's limit is 2^31 - 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Whether the flags ask to hold. */
 export function wantsHold(flags: HandOffFlags): boolean {
@@ -108,24 +106,8 @@ async function hold(context: DmabufContext, request: HandOffRequest): Promise<vo
       }`,
     );
   }
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const deadline = performance.now() + duration;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", finish);
-      resolve();
-    };
-    // A timer keeps the event loop alive while holding; "forever" is a chain of the longest slices.
-    const arm = () => {
-      const left = deadline - performance.now();
-      if (left <= 0) return finish();
-      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-    };
-    signal.addEventListener("abort", finish);
-    arm();
-  });
+  // A pending timer keeps the event loop alive while holding, also "forever".
+  await sleep(duration, { signal });
   if (out.verbose) {
     out.note(`dmabuf: released ${request.fds.length} fd(s)${signal.aborted ? ` on ${signal.reason}` : ""}`);
   }

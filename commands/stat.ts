@@ -8,6 +8,7 @@
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { UsageError } from "./toolkit/errors.ts";
 import { type Io, Output } from "./toolkit/output.ts";
+import { sleep } from "./toolkit/timer.ts";
 import {
   readSnapshotFile,
   type Snapshot,
@@ -163,19 +164,6 @@ class BufferedIo implements Io {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
 /** Shows the system's dma-bufs. */
 export async function stat(this: DmabufContext, flags: StatFlags): Promise<void> {
   checkFlags(flags);
@@ -257,6 +245,6 @@ async function run(this: DmabufContext, flags: StatFlags, out: Output, io: Buffe
     io.flush();
     previous = v.buffers;
     if (flags.iterations !== undefined && round >= flags.iterations) break;
-    await sleep(flags.watch, signal);
+    await sleep(flags.watch, { signal });
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "../run_cli.ts";
+import { CLI_PATH, runCli } from "../run_cli.ts";
 
 const FIXTURES = new URL("../ffi/text/fixtures/bufinfo/", import.meta.url).pathname;
 const fixture = (name: string) => `${FIXTURES}${name}.txt`;
@@ -234,6 +234,33 @@ Deno.test("stat --watch on a pipe prints successive reports separated by a blank
   assert.match(reports[1]!, /: 1 appeared \(\+\), 1 disappeared \(-\); Ctrl-C ends/);
   assert.match(reports[1]!, /\n\+\s+6\s+64 KiB\s+udmabuf/);
   assert.match(reports[1]!, /\n-\s+5\s+1 MiB\s+system/);
+});
+
+Deno.test("stat --watch 720h waits between reports (longer than setTimeout's 2^31 - 1 ms); SIGINT ends it", async () => {
+  const child = new Deno.Command(CLI_PATH, {
+    args: ["stat", "--input", fixture("v6_1"), "--watch", "720h", "--iterations", "2"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  while (!stdout.includes("Ctrl-C ends")) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    stdout += chunk.value;
+  }
+  // A watch that does not wait has printed its second report and exited by now.
+  let exited = false;
+  child.status.then(() => exited = true);
+  const more = reader.read();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(exited, false, `stat --watch 720h ended at once:\n${stdout}`);
+  child.kill("SIGINT");
+  for (let chunk = await more; !chunk.done; chunk = await reader.read()) stdout += chunk.value;
+  const status = await child.status;
+  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+  assert.equal(status.code, 0, stderr);
+  assert.equal(stdout.split("Source: ").length - 1, 1, stdout);
 });
 
 Deno.test("stat --watch on a terminal clears the screen before each report", async () => {

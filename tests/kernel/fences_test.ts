@@ -407,6 +407,28 @@ hwTest({
 });
 
 hwTest({
+  name: "fence sw-sync --close-after 720h keeps the timeline open (longer than setTimeout's 2^31 - 1 ms)",
+  needs: [needs.swSync],
+  fn: async () => {
+    const waiter = [CLI_PATH, "fence-wait", "--fd", "3", "--timeout", "2s", "--json"];
+    const result = await spawnCli([
+      "fence",
+      "sw-sync",
+      "--seqno",
+      "1",
+      "--close-after",
+      "720h",
+      "--exec",
+      "--",
+      ...waiter,
+    ]);
+    // Closed at once, the waiter would see -ENOENT (exit 1); open, it times out.
+    assertExit(result, 124);
+    assert.equal(json(result).result, "timeout");
+  },
+});
+
+hwTest({
   name:
     "fence sw-sync --stdin --hold takes inc/close/quit from stdin; other processes reach its fences by pid",
   needs: [needs.swSync],
