@@ -44,13 +44,9 @@ export interface AllocatedBuffer {
 
 /** Writes `pattern` over the whole buffer between `DMA_BUF_SYNC_START` and `DMA_BUF_SYNC_END` (write). */
 export function fillBuffer(buffer: DmaBuf, pattern: Pattern): void {
-  buffer.sync("start", "write");
-  try {
-    using mapping = buffer.map({ write: true });
-    mapping.fill(pattern);
-  } finally {
-    buffer.sync("end", "write");
-  }
+  using _cpu = buffer.beginCpuAccess("write");
+  using mapping = buffer.map({ write: true });
+  mapping.fill(pattern);
 }
 
 /** What alloc reports about `buffer`, read back from the kernel (fdinfo, lseek, statx). */

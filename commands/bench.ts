@@ -322,17 +322,19 @@ function measureAllocClose(plan: Plan, alloc: () => DmaBuf): number[] {
 function bandwidthPass(buf: DmaBuf, plan: Plan, write: boolean): void {
   const map = Mapping.map(buf.file, plan.size, { write });
   try {
-    const access = write ? "write" : "read";
-    buf.sync("start", access);
-    if (write) {
-      map.fill(plan.pattern);
-    } else {
-      const mismatch = map.verify(plan.pattern);
-      if (mismatch !== null) {
-        throw new Error(`verify found 0x${mismatch.actual[0]?.toString(16)} at offset ${mismatch.offset}`);
+    const cpu = buf.beginCpuAccess(write ? "write" : "read");
+    try {
+      if (write) {
+        map.fill(plan.pattern);
+      } else {
+        const mismatch = map.verify(plan.pattern);
+        if (mismatch !== null) {
+          throw new Error(`verify found 0x${mismatch.actual[0]?.toString(16)} at offset ${mismatch.offset}`);
+        }
       }
+    } finally {
+      cpu.end();
     }
-    buf.sync("end", access);
   } finally {
     map[Symbol.dispose]();
   }

@@ -130,12 +130,8 @@ function accessOf(action: MapAction): Access {
 
 /** Runs `body` between `DMA_BUF_SYNC_START` and `DMA_BUF_SYNC_END` for `access` (END even when it throws). */
 function bracket<T>(buffer: DmaBuf, access: Access, body: () => T): T {
-  buffer.sync("start", access);
-  try {
-    return body();
-  } finally {
-    buffer.sync("end", access);
-  }
+  using _cpu = buffer.beginCpuAccess(access);
+  return body();
 }
 
 function readInput(path: string): Uint8Array {

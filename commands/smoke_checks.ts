@@ -279,9 +279,8 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
     check(`zeroed-${id}`, `a new ${formatBytes(size)} buffer reads as zeros`, () => {
       using buf = alloc(size);
       using map = buf.map();
-      buf.sync("start", "read");
+      using _cpu = buf.beginCpuAccess("read");
       const mismatch = map.verify({ kind: "zero" });
-      buf.sync("end", "read");
       if (mismatch !== null) {
         throw new CheckFailure(
           `byte at offset ${mismatch.offset} is 0x${
@@ -301,15 +300,13 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
         const pattern: Pattern = { kind: "random", seed: size >>> 0 };
         {
           using map = buf.map({ write: true });
-          buf.sync("start", "write");
+          using _cpu = buf.beginCpuAccess("write");
           map.fill(pattern);
-          buf.sync("end", "write");
         }
         // A fresh mapping, so the check sees what the buffer holds, not what one mapping cached.
         using map = buf.map();
-        buf.sync("start", "read");
+        using _cpu = buf.beginCpuAccess("read");
         const mismatch = map.verify(pattern);
-        buf.sync("end", "read");
         if (mismatch !== null) {
           throw new CheckFailure(
             `read back 0x${hex(mismatch.actual[0] ?? 0)} at offset ${mismatch.offset}, wrote ` +

@@ -137,6 +137,17 @@ export class DmaBuf implements Disposable {
     this.syncRaw(flags);
   }
 
+  /**
+   * Opens a CPU-access bracket: `DMA_BUF_SYNC_START` now, `DMA_BUF_SYNC_END` when the returned object is
+   * disposed or ended, also when the access in between throws:
+   * `using _cpu = buffer.beginCpuAccess("write"); mapping.fill(pattern);`
+   * @throws {SyscallError} from START (then no END is owed)
+   */
+  beginCpuAccess(access: Access): CpuAccess {
+    this.sync("start", access);
+    return new CpuAccess(this, access);
+  }
+
   /** `DMA_BUF_IOCTL_SYNC` with raw flags (for error-path tests), restarted on EINTR and EAGAIN. */
   syncRaw(flags: number): void {
     const arg = syncArg(flags);
@@ -188,5 +199,31 @@ export class DmaBuf implements Disposable {
   /** Closes the fd, swallowing errors. */
   [Symbol.dispose](): void {
     this.file[Symbol.dispose]();
+  }
+}
+
+/** An open CPU-access bracket of a dma-buf, from {@link DmaBuf.beginCpuAccess}; disposing it ends the bracket. */
+export class CpuAccess implements Disposable {
+  /** The access the bracket covers. */
+  readonly access: Access;
+  readonly #buffer: DmaBuf;
+  #open = true;
+
+  /** Wraps a bracket whose START `buffer` has issued. */
+  constructor(buffer: DmaBuf, access: Access) {
+    this.#buffer = buffer;
+    this.access = access;
+  }
+
+  /** `DMA_BUF_SYNC_END` for the bracket's access; idempotent. @throws {SyscallError} */
+  end(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#buffer.sync("end", this.access);
+  }
+
+  /** Ends the bracket (see {@link CpuAccess.end}). */
+  [Symbol.dispose](): void {
+    this.end();
   }
 }
