@@ -20,12 +20,12 @@
 import { CliError, UsageError } from "./toolkit/errors.ts";
 import { DmaBuf, NotADmaBufError } from "../ffi/dma_buf.ts";
 import { DmaHeap, resolveHeapName, UDMABUF_HEAP } from "../ffi/dma_heap.ts";
-import { SyscallError } from "../ffi/errno.ts";
-import { dupCloexec, type Fd, isOpenFd } from "../ffi/fd.ts";
-import { getFdOf, ptraceScope } from "../ffi/pidfd.ts";
+import { type Fd, isOpenFd } from "../ffi/fd.ts";
+import { getFdOf } from "../ffi/pidfd.ts";
 import { allocUdmabuf, pageAlign, udmabufLimit } from "../ffi/udmabuf.ts";
 import { formatBytes } from "./toolkit/output.ts";
 import { explainHeapError } from "./heap_errors.ts";
+import { explainPidError } from "./pid_errors.ts";
 import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** The heap a fresh buffer comes from when only `--size` is given. */
@@ -134,38 +134,14 @@ export function allocateBuffers(request: AllocateRequest): BufferSet {
   return new BufferSet(resolved, buffers);
 }
 
-/** Adopts `file` as a dma-buf, closing it (and saying what it is) when it is something else. */
-function adoptOwned(file: Fd): DmaBuf {
+/** `make()`'s dma-buf, with "not a dma-buf" as a {@link CliError}. */
+function dmaBufOr(make: () => DmaBuf): DmaBuf {
   try {
-    return DmaBuf.adopt(file.fd, file.label);
+    return make();
   } catch (error) {
-    file[Symbol.dispose]();
     if (error instanceof NotADmaBufError) throw new CliError(error.message, { cause: error });
     throw error;
   }
-}
-
-/** A one-line explanation of a failed `pidfd_open`/`pidfd_getfd`. */
-function explainGetfdError(error: unknown, pid: number, fd: number): unknown {
-  if (!(error instanceof SyscallError)) return error;
-  if (error.is("ESRCH")) return new CliError(`No process with pid ${pid}`, { cause: error });
-  if (error.is("EBADF")) return new CliError(`fd ${fd} is not open in pid ${pid}`, { cause: error });
-  if (error.is("ENOSYS")) {
-    return new CliError(`${error.syscall} is not available: --pid needs Linux 5.6 or later`, {
-      cause: error,
-    });
-  }
-  if (error.is("EPERM")) {
-    const scope = ptraceScope();
-    const yama = scope === null
-      ? ""
-      : `, kernel.yama.ptrace_scope is ${scope}${scope === 0 ? "" : " (0 lets a same-uid process attach)"}`;
-    return new CliError(
-      `Not allowed to take fd ${fd} of pid ${pid}: pidfd_getfd needs ptrace permission over the process`,
-      { hint: `run as the same uid${yama}, or as root / with CAP_SYS_PTRACE`, cause: error },
-    );
-  }
-  return error;
 }
 
 /**
@@ -184,16 +160,16 @@ export function selectBuffer(flags: BufferSelectFlags): DmaBuf {
             `pass an inherited dma-buf fd, e.g. dmabuf alloc --size 1M --exec -- dmabuf map --fd 3 --read`,
         });
       }
-      return adoptOwned(dupCloexec(source.fd));
+      return dmaBufOr(() => DmaBuf.duplicate(source.fd));
     }
     case "pid": {
       let file: Fd;
       try {
         file = getFdOf({ pid: source.pid, fd: source.fd });
       } catch (error) {
-        throw explainGetfdError(error, source.pid, source.fd);
+        throw explainPidError(error, "getfd", source);
       }
-      return adoptOwned(file);
+      return dmaBufOr(() => DmaBuf.from(file));
     }
     case "heap": {
       const set = allocateBuffers({ heap: source.heap, size: source.size });

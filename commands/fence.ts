@@ -24,6 +24,7 @@ import {
 } from "../ffi/sync_file.ts";
 import { bufferSource, DEFAULT_HEAP, selectBuffer } from "./buffer_select.ts";
 import { checkHandOff, FIRST_CHILD_FD, handOff, wantsExec, wantsHold } from "./hand_off.ts";
+import { explainPidError } from "./pid_errors.ts";
 import type { BufferSelectFlags, HandOffFlags } from "./toolkit/flags.ts";
 
 /** `active`, `signalled` or `error`: a status in words, for JSON. */
@@ -161,23 +162,14 @@ function syncFileSelectionError(error: unknown, selection: SyncFileSelection): u
         : "pass the fd of a sync_file (from fence export, fence sw-sync or a driver)",
     });
   }
+  if (selection.pid !== undefined) {
+    return explainPidError(error, "getfd", { pid: selection.pid, fd: selection.fd });
+  }
   if (error instanceof SyscallError && error.is("EBADF")) {
-    const where = selection.pid === undefined ? "in dmabuf's process" : `in pid ${selection.pid}`;
-    return new CliError(`${label} is not open ${where}`, {
+    return new CliError(`${label} is not open in dmabuf's process`, {
       cause: error,
-      hint: selection.pid === undefined
-        ? "an fd must be inherited (e.g. from alloc/fence --exec, or a shell redirection), or give --pid"
-        : "check /proc/<pid>/fd",
+      hint: "an fd must be inherited (e.g. from alloc/fence --exec, or a shell redirection), or give --pid",
     });
-  }
-  if (error instanceof SyscallError && error.is("EPERM")) {
-    return new CliError(`Cannot take ${label}: pidfd_getfd needs ptrace access to the process`, {
-      cause: error,
-      hint: "run as root or as the same user with kernel.yama.ptrace_scope=0",
-    });
-  }
-  if (error instanceof SyscallError && error.is("ESRCH")) {
-    return new CliError(`Cannot take ${label}: no such process`, { cause: error });
   }
   return error;
 }

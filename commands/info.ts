@@ -14,6 +14,7 @@ import { type DmaBufFdRef, fdRefOf, type ProcessDmaBufs, scanProcess } from "../
 import { isDmaBufFdinfo, parseFdinfo } from "../ffi/text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "../ffi/text/maps.ts";
 import { allocateBuffers, bufferSource } from "./buffer_select.ts";
+import { explainPidError } from "./pid_errors.ts";
 import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf info`. */
@@ -42,21 +43,6 @@ function whose(pid: number): string {
   return pid === Deno.pid ? "this process" : `pid ${pid}`;
 }
 
-/** Turns /proc read failures into one-line errors. */
-function explainProcError(error: unknown, pid: number): unknown {
-  if (!(error instanceof SyscallError)) return error;
-  if (error.is("ENOENT") || error.is("ESRCH")) {
-    return new CliError(`No process with pid ${pid}`, { cause: error });
-  }
-  if (error.is("EACCES") || error.is("EPERM")) {
-    return new CliError(`Cannot read ${error.target ?? `/proc/${pid}`}: ${error.code}`, {
-      hint: "another process's fdinfo and maps need PTRACE_MODE_READ over it: same uid, or root",
-      cause: error,
-    });
-  }
-  return error;
-}
-
 /**
  * The dma-buf at fd `fd` of process `pid`, read from procfs.
  * @throws {CliError} fd not open, not a dma-buf (saying what it is), /proc not readable
@@ -75,7 +61,7 @@ export function describeFdOf(pid: number, fd: number): FdInfo {
       }
       throw new CliError(`fd ${fd} is not open in ${whose(pid)}`, { cause: error });
     }
-    throw explainProcError(error, pid);
+    throw explainPidError(error, "procfs", { pid, fd });
   }
   const label = pid === Deno.pid ? `fd ${fd}` : `fd ${fd} of pid ${pid}`;
   if (!target.startsWith(DMABUF_PATH_PREFIX)) {
@@ -87,7 +73,7 @@ export function describeFdOf(pid: number, fd: number): FdInfo {
     info = parseFdinfo(readTextFile(`${dir}/fdinfo/${fd}`));
     maps = parseDmaBufMaps(readTextFile(`${dir}/maps`));
   } catch (error) {
-    throw explainProcError(error, pid);
+    throw explainPidError(error, "procfs", { pid, fd });
   }
   if (!isDmaBufFdinfo(info)) throw new CliError(`${label} is not a dma-buf: its fdinfo has no exp_name`);
   const inode = info.ino ?? Number(stat(`${dir}/fd/${fd}`).ino);
@@ -149,7 +135,7 @@ export function info(this: DmabufContext, flags: InfoFlags): void {
     try {
       found = scanProcess(flags.pid);
     } catch (error) {
-      throw explainProcError(error, flags.pid);
+      throw explainPidError(error, "procfs", { pid: flags.pid });
     }
     if (out.json) out.data(found);
     else printProcess(out, found);

@@ -5,7 +5,7 @@
  */
 
 import { SyscallError } from "./errno.ts";
-import { Fd, fstat, lseek, readLink, readTextFile, Whence } from "./fd.ts";
+import { dupCloexec, Fd, fstat, lseek, readLink, readTextFile, Whence } from "./fd.ts";
 import { DmaBufSyncFlags } from "./ioctl.ts";
 import { cString } from "./libc.ts";
 import { type MapOptions, Mapping } from "./mapping.ts";
@@ -83,14 +83,29 @@ export class DmaBuf implements Disposable {
   }
 
   /**
-   * Takes ownership of `fd` after checking that it is a dma-buf.
-   * @throws {NotADmaBufError} when it is something else (the fd is then left open and not owned)
+   * Takes ownership of an open fd after checking that it is a dma-buf; closes it when it is not. The one way
+   * to make a DmaBuf of an fd from elsewhere (see {@link DmaBuf.duplicate} for fds this process was given).
+   * @throws {NotADmaBufError} when it is something else (saying what)
    * @throws {SyscallError} EBADF when it is not open
    */
-  static adopt(fd: number, label = `fd ${fd}`): DmaBuf {
-    const target = describeFd(fd);
-    if (!target.startsWith(DMABUF_LINK_PREFIX)) throw new NotADmaBufError(label, target);
-    return new DmaBuf(new Fd(fd, label));
+  static from(file: Fd): DmaBuf {
+    try {
+      const target = describeFd(file.fd);
+      if (!target.startsWith(DMABUF_LINK_PREFIX)) throw new NotADmaBufError(file.label, target);
+    } catch (error) {
+      file[Symbol.dispose]();
+      throw error;
+    }
+    return new DmaBuf(file);
+  }
+
+  /**
+   * A close-on-exec duplicate of `fd` as a dma-buf of its own, leaving `fd` to its owner.
+   * @throws {NotADmaBufError} when `fd` is something else
+   * @throws {SyscallError} EBADF when it is not open
+   */
+  static duplicate(fd: number, label = `fd ${fd}`): DmaBuf {
+    return DmaBuf.from(dupCloexec(fd, label));
   }
 
   /** The fd number. */

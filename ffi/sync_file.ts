@@ -124,17 +124,6 @@ export class SyncFile implements Disposable {
   }
 
   /**
-   * Takes ownership of `fd` after checking that it is a sync_file.
-   * @throws {NotASyncFileError} when it is something else (the fd is then left open and not owned)
-   * @throws {SyscallError} EBADF when it is not open
-   */
-  static adopt(fd: number, label = `fd ${fd}`): SyncFile {
-    const target = readLink(`/proc/self/fd/${fd}`);
-    if (target !== SYNC_FILE_LINK) throw new NotASyncFileError(label, target);
-    return new SyncFile(new Fd(fd, label));
-  }
-
-  /**
    * Takes ownership of an open fd after checking that it is a sync_file; closes it when it is not.
    * @throws {NotASyncFileError} when it is something else
    */

@@ -104,17 +104,25 @@ Deno.test("mmap past the end of a memfd still maps (shmem), but mmap of a closed
   assertEquals(error.code, "EBADF");
 });
 
-Deno.test("DmaBuf.adopt of a memfd says what the fd is and leaves it open", () => {
+Deno.test("DmaBuf.duplicate of a memfd says what the fd is and leaves it open", () => {
   using memfd = memfdCreate("what", 4096n);
-  const error = assertThrows(() => DmaBuf.adopt(memfd.fd), NotADmaBufError);
+  const error = assertThrows(() => DmaBuf.duplicate(memfd.fd), NotADmaBufError);
   assertMatch(error.message, /^fd \d+ is not a dma-buf: it is \/memfd:what \(deleted\)$/);
   assertEquals(isOpenFd(memfd.fd), true);
 });
 
-Deno.test("DmaBuf.adopt of a regular file and a pipe names them", () => {
+Deno.test("DmaBuf.from takes ownership: an fd that is not a dma-buf is closed, never left with two owners", () => {
+  const memfd = memfdCreate("owned", 4096n);
+  const number = memfd.fd;
+  assertThrows(() => DmaBuf.from(memfd), NotADmaBufError, "is not a dma-buf: it is /memfd:owned (deleted)");
+  assertEquals(memfd.open, false);
+  assertEquals(isOpenFd(number), false);
+});
+
+Deno.test("DmaBuf.duplicate of a regular file and a pipe names them", () => {
   using file = openPath("/etc/hostname");
   assertThrows(
-    () => DmaBuf.adopt(file.fd, "--fd 9"),
+    () => DmaBuf.duplicate(file.fd, "--fd 9"),
     NotADmaBufError,
     "--fd 9 is not a dma-buf: it is /etc/hostname",
   );
