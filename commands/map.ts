@@ -92,7 +92,7 @@ export function resolveRange(
 
 /** Bytes as lowercase hex pairs separated by spaces: `00 01 a5`. */
 export function hexBytes(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+  return bytes.toHex().replace(/(..)(?=.)/g, "$1 ");
 }
 
 /**
@@ -181,7 +181,7 @@ export function map(this: DmabufContext, flags: MapFlags): void {
         out.data({
           action,
           ...common,
-          hex: Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
+          hex: bytes.toHex(),
         });
       } else {
         for (const line of hexdump(bytes, range.offset)) out.line(line);

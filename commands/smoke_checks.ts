@@ -443,7 +443,7 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
 }
 
 function hex(byte: number): string {
-  return byte.toString(16).padStart(2, "0");
+  return Uint8Array.of(byte).toHex();
 }
 
 /** Where bufinfo is: under debugfs as /proc/self/mounts shows it. @throws {Skip} when debugfs is not mounted */

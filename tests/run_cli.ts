@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { main } from "../cli/main.ts";
 import type { Io } from "../commands/toolkit/output.ts";
 
@@ -40,7 +41,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
 }
 
 /** The path of the CLI's shell entry (`cli/dmabuf`). */
-export const CLI_PATH = new URL("../cli/dmabuf", import.meta.url).pathname;
+export const CLI_PATH = fileURLToPath(new URL("../cli/dmabuf", import.meta.url));
 
 /** Runs `cli/dmabuf <args>` as a subprocess and collects its output. */
 export async function spawnCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {

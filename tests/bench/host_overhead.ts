@@ -12,18 +12,11 @@
  * @module
  */
 
-import {
-  buildReference,
-  compare,
-  formatRatio,
-  formatSide,
-  goalText,
-  LATENCY_BATCH,
-  REFERENCE_IDLE_THREADS,
-  type Side,
-  sideStats,
-  timeRounds,
-} from "../../commands/bench.ts";
+import { buildReference, REFERENCE_IDLE_THREADS } from "../../commands/bench/c_reference.ts";
+import { LATENCY_BATCH, timeRounds } from "../../commands/bench/deno_side.ts";
+import type { Side } from "../../commands/bench/model.ts";
+import { formatRatio, formatSide, goalText } from "../../commands/bench/render.ts";
+import { compare, sideStats } from "../../commands/bench/stats.ts";
 import { processIo } from "../../commands/toolkit/output.ts";
 import { check, libc } from "../../ffi/libc.ts";
 import { geteuid, memfdCreate } from "../../ffi/fd.ts";

@@ -2,9 +2,10 @@
  * The host overhead benchmark runs end to end with tiny counts (numbers are for the report, not asserted).
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
 Deno.test("deno task bench:host measures every operation in Deno and in C", async () => {
-  const script = new URL("./host_overhead.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("./host_overhead.ts", import.meta.url));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, "--iterations", "2", "--sizes", "4096,65536"],
     stdout: "piped",
@@ -30,7 +31,7 @@ Deno.test("deno task bench:host measures every operation in Deno and in C", asyn
 });
 
 Deno.test("bench:host refuses sizes that are not whole pages with one line and exit 1", async () => {
-  const script = new URL("./host_overhead.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("./host_overhead.ts", import.meta.url));
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, "--sizes", "1000"],
     stdout: "piped",

@@ -12,9 +12,11 @@
  * @module
  */
 
-import { type BenchReport, renderBenchMarkdown } from "../../commands/bench.ts";
+import { fileURLToPath } from "node:url";
+import type { BenchReport } from "../../commands/bench/model.ts";
+import { renderBenchMarkdown } from "../../commands/bench/render.ts";
 
-const RUNNER = new URL("../vm/run.ts", import.meta.url).pathname;
+const RUNNER = fileURLToPath(new URL("../vm/run.ts", import.meta.url));
 /** `dmabuf-bench-20250102-030405`. */
 export function reportDirName(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");

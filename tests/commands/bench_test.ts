@@ -1,19 +1,10 @@
 import { assertEquals, assertIncludes, assertThrows } from "../assert.ts";
 import { CliError } from "../../commands/toolkit/errors.ts";
-import {
-  bandwidthIterations,
-  type BenchReport,
-  benchRows,
-  cacheDir,
-  compare,
-  formatRatio,
-  GOALS,
-  median,
-  percentile,
-  renderBenchMarkdown,
-  type Side,
-  sideStats,
-} from "../../commands/bench.ts";
+import { cacheDir } from "../../commands/bench/c_reference.ts";
+import { bandwidthIterations } from "../../commands/bench/deno_side.ts";
+import { type BenchReport, GOALS, type Side } from "../../commands/bench/model.ts";
+import { benchRows, formatRatio, renderBenchMarkdown } from "../../commands/bench/render.ts";
+import { compare, median, percentile, sideStats } from "../../commands/bench/stats.ts";
 
 const MiB = 1024 * 1024;
 

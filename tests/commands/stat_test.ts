@@ -1,7 +1,8 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { CLI_PATH, runCli } from "../run_cli.ts";
 
-const FIXTURES = new URL("../ffi/text/fixtures/bufinfo/", import.meta.url).pathname;
+const FIXTURES = fileURLToPath(new URL("../ffi/text/fixtures/bufinfo/", import.meta.url));
 const fixture = (name: string) => `${FIXTURES}${name}.txt`;
 
 function tempFile(text: string, suffix = ".txt"): string {

@@ -3,7 +3,7 @@
  * report has the documented shape. The numbers are for the report (deno task bench), not asserted here.
  */
 import assert from "node:assert/strict";
-import type { BenchReport } from "../../commands/bench.ts";
+import type { BenchReport } from "../../commands/bench/model.ts";
 import { runCli } from "../run_cli.ts";
 import { hwTest, needs } from "./hw.ts";
 

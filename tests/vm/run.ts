@@ -18,6 +18,8 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+
 const usage = `Usage: deno task vm [OPTIONS] -- COMMAND [ARGS...]
 
 Boots the test VM kernel (built and cached on first use) and runs COMMAND in the checkout, as root.
@@ -74,8 +76,8 @@ const READ_CHUNK_BYTES = 64 * 1024;
 const TERMINAL_CONTROL = /\r|\x1b\[[0-9;?]*[A-Za-z]|\x1b[A-Za-z]/g;
 
 const checkoutUrl = new URL("../../", import.meta.url);
-const buildScript = new URL("build_kernel.sh", import.meta.url).pathname;
-const selftestsScript = new URL("selftests.sh", import.meta.url).pathname;
+const buildScript = fileURLToPath(new URL("build_kernel.sh", import.meta.url));
+const selftestsScript = fileURLToPath(new URL("selftests.sh", import.meta.url));
 
 /** Options of one run, parsed from the arguments before `--`. */
 export interface VmOptions {
