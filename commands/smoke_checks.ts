@@ -25,7 +25,8 @@ import { DmaBufSyncFlags } from "../ffi/ioctl.ts";
 import type { Pattern } from "../ffi/pattern.ts";
 import { SyncFile } from "../ffi/sync_file.ts";
 import { parseBufinfo } from "../ffi/text/bufinfo.ts";
-import { DEFAULT_DEBUGFS, findDebugfs } from "../ffi/text/mounts.ts";
+import { bufinfoPath, DEFAULT_DEBUGFS } from "../ffi/text/mounts.ts";
+import { readMounts } from "../ffi/procfs.ts";
 import { allocUdmabuf, createUdmabuf, PAGE_SIZE, sealedMemfd, udmabufLimit } from "../ffi/udmabuf.ts";
 import { readCmaInfo } from "./heaps.ts";
 import type { CheckResult, Detail } from "./report_format.ts";
@@ -41,9 +42,6 @@ export const BATTERY_GROUP = "battery";
 
 /** The name smoke gives its buffers, before the pid and a counter are appended (fits `DMA_BUF_NAME_LEN`). */
 const NAME_PREFIX = "dmabuf-smoke";
-
-/** bufinfo relative to the debugfs mount point. */
-const BUFINFO_IN_DEBUGFS = "dma_buf/bufinfo";
 
 /** A check gives up as "skipped" by throwing this with the reason. */
 export class Skip extends Error {
@@ -340,7 +338,7 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
   });
   check("set-name-bufinfo", "DMA_BUF_SET_NAME is visible in debugfs bufinfo", () => {
     using buf = alloc(smallest);
-    const path = bufinfoPath();
+    const path = debugfsBufinfo();
     const name = bufferName();
     buf.setName(name);
     const inode = buf.inode();
@@ -446,20 +444,15 @@ function hex(byte: number): string {
   return Uint8Array.of(byte).toHex();
 }
 
-/** Where bufinfo is: under debugfs as /proc/self/mounts shows it. @throws {Skip} when debugfs is not mounted */
-function bufinfoPath(): string {
-  let debugfs: string | null;
-  try {
-    debugfs = findDebugfs(readTextFile("/proc/self/mounts"));
-  } catch {
-    debugfs = DEFAULT_DEBUGFS;
-  }
-  if (debugfs === null) {
+/** Where bufinfo is (see {@link bufinfoPath}). @throws {Skip} when debugfs is not mounted */
+function debugfsBufinfo(): string {
+  const path = bufinfoPath(readMounts());
+  if (path === null) {
     throw new Skip(
       `debugfs is not mounted (mount -t debugfs none ${DEFAULT_DEBUGFS}), so bufinfo cannot be read`,
     );
   }
-  return `${debugfs}/${BUFINFO_IN_DEBUGFS}`;
+  return path;
 }
 
 /** Reads bufinfo, turning "not there" and "not allowed" into skips with the reason. */

@@ -7,7 +7,7 @@
 import { CliError } from "./toolkit/errors.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { readTextFile } from "../ffi/fd.ts";
-import { type ProcessScan, scanAllProcesses } from "../ffi/procfs.ts";
+import { type ProcessScan, readMounts, scanAllProcesses } from "../ffi/procfs.ts";
 import { readSysfsStats, SYSFS_BUFFERS_DIR } from "../ffi/sysfs_stats.ts";
 import {
   type BufinfoFence,
@@ -16,7 +16,7 @@ import {
   parseBufinfo,
   type UnparsedLine,
 } from "../ffi/text/bufinfo.ts";
-import { DEFAULT_DEBUGFS, findDebugfs } from "../ffi/text/mounts.ts";
+import { bufinfoPath, DEFAULT_DEBUGFS } from "../ffi/text/mounts.ts";
 
 /** Where a snapshot came from: `file` is `--input`/`--compare`. */
 export type SourceName = "debugfs" | "sysfs" | "proc" | "file";
@@ -80,7 +80,6 @@ export class SourceUnavailable extends Error {
   }
 }
 
-const BUFINFO_RELATIVE = "dma_buf/bufinfo";
 const SYSFS_KERNEL = "CONFIG_DMABUF_SYSFS_STATS (v5.13 to v6.18)";
 
 function fromBufinfoText(text: string, source: SourceName, sourcePath: string): Snapshot | null {
@@ -98,29 +97,15 @@ function fromBufinfoText(text: string, source: SourceName, sourcePath: string): 
   };
 }
 
-/** The path of bufinfo in the mounted debugfs. @throws {SourceUnavailable} when debugfs is not mounted */
-export function bufinfoPath(mountsText?: string): string {
-  let mounts = mountsText;
-  if (mounts === undefined) {
-    try {
-      mounts = readTextFile("/proc/self/mounts");
-    } catch {
-      mounts = "";
-    }
-  }
-  const debugfs = findDebugfs(mounts);
-  if (debugfs === null) {
+/** Reads debugfs bufinfo. @throws {SourceUnavailable} */
+function readDebugfs(): Snapshot {
+  const path = bufinfoPath(readMounts());
+  if (path === null) {
     throw new SourceUnavailable(
       "debugfs is not mounted",
       `mount it as root: mount -t debugfs debugfs ${DEFAULT_DEBUGFS}`,
     );
   }
-  return `${debugfs}/${BUFINFO_RELATIVE}`;
-}
-
-/** Reads debugfs bufinfo. @throws {SourceUnavailable} */
-function readDebugfs(): Snapshot {
-  const path = bufinfoPath();
   let text: string;
   try {
     text = readTextFile(path);

@@ -88,6 +88,15 @@ function isGone(error: unknown): boolean {
   return error instanceof SyscallError && GONE.some((name) => error.is(name));
 }
 
+/** The text of `/proc/self/mounts`, or null when it cannot be read (no /proc in this mount namespace). */
+export function readMounts(): string | null {
+  try {
+    return readTextFile("/proc/self/mounts");
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The names in directory `path` (Deno's listing, which covers /proc and /sys under `--allow-all`), with its
  * errors turned into the project's {@link SyscallError} (`readdir on <path> failed: EACCES`).

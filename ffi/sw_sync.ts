@@ -8,7 +8,8 @@
  */
 
 import { SyscallError } from "./errno.ts";
-import { Fd, OpenFlags, openPath, readTextFile } from "./fd.ts";
+import { Fd, OpenFlags, openPath } from "./fd.ts";
+import { readMounts } from "./procfs.ts";
 import { SyncFile } from "./sync_file.ts";
 import { SwSyncCreateFenceData, U32 } from "./structs.ts";
 import { DEFAULT_DEBUGFS, parseMounts } from "./text/mounts.ts";
@@ -25,13 +26,9 @@ export const MAX_INC = 0xffff_ffff;
 
 /** The debugfs mount points of this system (from /proc/mounts), or [] when none is mounted or it is unreadable. */
 export function debugfsMounts(): string[] {
-  try {
-    return parseMounts(readTextFile("/proc/mounts")).filter((m) => m.fsType === "debugfs").map((m) =>
-      m.mountPoint
-    );
-  } catch {
-    return [];
-  }
+  const text = readMounts();
+  if (text === null) return [];
+  return parseMounts(text).filter((m) => m.fsType === "debugfs").map((m) => m.mountPoint);
 }
 
 /**

@@ -49,3 +49,16 @@ export function findDebugfs(text: string): string | null {
   if (points.length === 0) return null;
   return points.includes(DEFAULT_DEBUGFS) ? DEFAULT_DEBUGFS : points[0]!;
 }
+
+/** bufinfo relative to the debugfs mount point (`drivers/dma-buf/dma-buf.c`). */
+export const BUFINFO_IN_DEBUGFS = "dma_buf/bufinfo";
+
+/**
+ * Where debugfs bufinfo is, from the mounts text: under the debugfs mount ({@link findDebugfs}); under
+ * {@link DEFAULT_DEBUGFS} when the mounts could not be read (`null`: without /proc nothing says where debugfs
+ * is, so the usual place is tried and reading it tells); `null` when debugfs is known not to be mounted.
+ */
+export function bufinfoPath(mounts: string | null): string | null {
+  const debugfs = mounts === null ? DEFAULT_DEBUGFS : findDebugfs(mounts);
+  return debugfs === null ? null : `${debugfs}/${BUFINFO_IN_DEBUGFS}`;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseDmaBufMaps, parseMapsLine } from "../../../ffi/text/maps.ts";
-import { findDebugfs, parseMounts } from "../../../ffi/text/mounts.ts";
+import { bufinfoPath, findDebugfs, parseMounts } from "../../../ffi/text/mounts.ts";
 
 const MAPS = [
   "55d0c0a00000-55d0c0a21000 r--p 00000000 08:01 1311090                    /usr/bin/deno",
@@ -62,4 +62,13 @@ Deno.test("findDebugfs prefers /sys/kernel/debug and decodes octal escapes elsew
   assert.equal(findDebugfs(MOUNTS.split("\n").slice(0, 3).join("\n")), "/mnt/debug fs");
   assert.equal(findDebugfs("proc /proc proc rw 0 0\n"), null);
   assert.equal(parseMounts("short line\n").length, 0);
+});
+
+Deno.test("bufinfoPath: under the debugfs mount; the usual place when mounts are unreadable; null when unmounted", () => {
+  assert.equal(bufinfoPath(MOUNTS), "/sys/kernel/debug/dma_buf/bufinfo");
+  assert.equal(bufinfoPath(MOUNTS.split("\n").slice(0, 3).join("\n")), "/mnt/debug fs/dma_buf/bufinfo");
+  // Without /proc nothing says where debugfs is: try the usual place, whose read then tells.
+  assert.equal(bufinfoPath(null), "/sys/kernel/debug/dma_buf/bufinfo");
+  // Mounts read, and no debugfs among them: it is not mounted.
+  assert.equal(bufinfoPath("proc /proc proc rw 0 0\n"), null);
 });
