@@ -2,11 +2,11 @@ import { buildCommand } from "@stricli/core";
 import { heapSetFlags } from "./heap_set_flags.ts";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import { parseCount, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
-import type { BenchFlags } from "../../commands/bench.ts";
+import type { BenchFlags } from "../../commands/bench/mod.ts";
 
 /** `dmabuf bench`: latency and bandwidth of dma-buf operations, against a C reference. */
 export const benchCommand = buildCommand<BenchFlags, [], DmabufContext>({
-  loader: async () => (await import("../../commands/bench.ts")).bench,
+  loader: async () => (await import("../../commands/bench/mod.ts")).bench,
   parameters: {
     flags: {
       ...commonFlags,

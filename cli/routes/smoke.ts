@@ -1,12 +1,12 @@
 import { buildCommand } from "@stricli/core";
 import { heapSetFlags } from "./heap_set_flags.ts";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import type { SmokeFlags } from "../../commands/smoke.ts";
+import type { SmokeFlags } from "../../commands/smoke/mod.ts";
 import { REPORT_FORMATS } from "../../commands/toolkit/flags.ts";
 
 /** `dmabuf smoke`: the board bring-up battery. */
 export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
-  loader: async () => (await import("../../commands/smoke.ts")).smoke,
+  loader: async () => (await import("../../commands/smoke/mod.ts")).smoke,
   parameters: {
     flags: {
       ...commonFlags,

@@ -13,7 +13,7 @@ import { formatBytes } from "../toolkit/output.ts";
 import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { formatPattern, type Pattern } from "../../ffi/pattern.ts";
 import { pageAlign } from "../../ffi/udmabuf.ts";
-import { type SmokeTarget, smokeTargets } from "../smoke_checks.ts";
+import { type SmokeTarget, smokeTargets } from "../smoke/targets.ts";
 import { buildReference, measureC, REFERENCE_IDLE_THREADS, referenceInfo } from "./c_reference.ts";
 import {
   bandwidthIterations,

@@ -5,7 +5,7 @@
  */
 
 import type { Pattern } from "../../ffi/pattern.ts";
-import type { SmokeTarget } from "../smoke_checks.ts";
+import type { SmokeTarget } from "../smoke/targets.ts";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

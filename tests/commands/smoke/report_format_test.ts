@@ -13,7 +13,7 @@ import {
   renderTap,
   type Report,
   summarize,
-} from "../../commands/report_format.ts";
+} from "../../../commands/smoke/report_format.ts";
 
 const NASTY = `a<b & "c" 'd' >e\x01\x1b[31m\ttab\nnew # hash \\ back \ud800 lone \ud83d\ude00 pair \ufffe`;
 

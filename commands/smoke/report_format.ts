@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ReportFormat } from "./toolkit/flags.ts";
+import type { ReportFormat } from "../toolkit/flags.ts";
 
 /** The outcome of one check. */
 export type CheckStatus = "pass" | "fail" | "skip";

@@ -4,10 +4,12 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { Exit, ExitCode, UsageError } from "./toolkit/errors.ts";
-import { HEAP_DIR } from "../ffi/dma_heap.ts";
-import { type Check, runCheck, smokeBattery, smokeTargets } from "./smoke_checks.ts";
+import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
+import { Exit, ExitCode, UsageError } from "../toolkit/errors.ts";
+import { HEAP_DIR } from "../../ffi/dma_heap.ts";
+import { smokeBattery } from "./checks.ts";
+import { type Check, runChecks } from "./runner.ts";
+import { smokeTargets } from "./targets.ts";
 import {
   type CheckResult,
   renderReport,
@@ -16,7 +18,7 @@ import {
   tapHeader,
   tapResult,
 } from "./report_format.ts";
-import type { ReportFormat } from "./toolkit/flags.ts";
+import type { ReportFormat } from "../toolkit/flags.ts";
 
 /** Flags of `dmabuf smoke`. */
 export interface SmokeFlags extends CommonFlags {
@@ -45,8 +47,8 @@ function hostname(): string {
 }
 
 /**
- * Runs the checks in order, showing `[n/N] heap: check` on stderr when it is a terminal, and handing each
- * result to `done` as soon as it is known.
+ * Runs the checks (see {@link runChecks}), showing `[n/N] heap: check` on stderr when it is a terminal, and
+ * handing each result to `done` as soon as it is known.
  */
 function runAll(
   this: DmabufContext,
@@ -54,17 +56,17 @@ function runAll(
   done: (result: CheckResult, index: number) => void,
 ): CheckResult[] {
   const stderr = this.io.stderr;
-  const results: CheckResult[] = [];
-  checks.forEach((check, index) => {
-    if (stderr.isTerminal) {
-      stderr.write(`${CLEAR_LINE}[${index + 1}/${checks.length}] ${check.group}: ${check.name}`);
-    }
-    const result = runCheck(check);
-    results.push(result);
-    if (stderr.isTerminal) stderr.write(CLEAR_LINE);
-    done(result, index);
+  return runChecks(checks, {
+    starting: (check, index) => {
+      if (stderr.isTerminal) {
+        stderr.write(`${CLEAR_LINE}[${index + 1}/${checks.length}] ${check.group}: ${check.name}`);
+      }
+    },
+    done: (result, index) => {
+      if (stderr.isTerminal) stderr.write(CLEAR_LINE);
+      done(result, index);
+    },
   });
-  return results;
 }
 
 /** Runs the battery and reports it. */
