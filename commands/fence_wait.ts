@@ -18,11 +18,9 @@ import {
   bufferLabel,
   EXPORT_SYNC_FILE_MISSING,
   openSyncFile,
-  renderSyncFile,
   selectionLabel,
-  type SyncFileJson,
-  syncFileJson,
-} from "./fence.ts";
+} from "./fence/selection.ts";
+import { renderSyncFile, type SyncFileJson, syncFileJson } from "./fence/sync_file_view.ts";
 import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf fence-wait`. */

@@ -1,13 +1,11 @@
 import { buildCommand, buildRouteMap } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import { parseDuration, parseFdNumber, parsePid, parseSeqno } from "../../commands/toolkit/parse.ts";
-import type {
-  FenceExportFlags,
-  FenceImportFlags,
-  FenceInfoFlags,
-  FenceMergeCommandFlags,
-} from "../../commands/fence.ts";
-import type { SwSyncFlags } from "../../commands/fence_sw_sync.ts";
+import type { FenceExportFlags } from "../../commands/fence/export.ts";
+import type { FenceImportFlags } from "../../commands/fence/import.ts";
+import type { FenceInfoFlags } from "../../commands/fence/info.ts";
+import type { FenceMergeCommandFlags } from "../../commands/fence/merge.ts";
+import type { SwSyncFlags } from "../../commands/fence/sw_sync.ts";
 import { bufferSelectFlags, handOffFlags, handOffPositional } from "../../commands/toolkit/flags.ts";
 
 const HAND_OFF_TEXT = [
@@ -57,7 +55,7 @@ const importAccessFlags = {
 } as const;
 
 const infoCommand = buildCommand<FenceInfoFlags, [], DmabufContext>({
-  loader: async () => (await import("../../commands/fence.ts")).fenceInfo,
+  loader: async () => (await import("../../commands/fence/info.ts")).fenceInfo,
   parameters: { flags: { ...commonFlags, fd: syncFileFd, pid: syncFilePid } },
   docs: {
     brief: "Show a sync_file's fences (SYNC_IOC_FILE_INFO) without waiting",
@@ -76,7 +74,7 @@ const infoCommand = buildCommand<FenceInfoFlags, [], DmabufContext>({
 });
 
 const exportCommand = buildCommand<FenceExportFlags, string[], DmabufContext>({
-  loader: async () => (await import("../../commands/fence.ts")).fenceExport,
+  loader: async () => (await import("../../commands/fence/export.ts")).fenceExport,
   parameters: {
     flags: { ...commonFlags, ...bufferSelectFlags, ...exportAccessFlags, ...handOffFlags },
     positional: handOffPositional,
@@ -100,7 +98,7 @@ const exportCommand = buildCommand<FenceExportFlags, string[], DmabufContext>({
 });
 
 const importCommand = buildCommand<FenceImportFlags, string[], DmabufContext>({
-  loader: async () => (await import("../../commands/fence.ts")).fenceImport,
+  loader: async () => (await import("../../commands/fence/import.ts")).fenceImport,
   parameters: {
     flags: {
       ...commonFlags,
@@ -135,7 +133,7 @@ const importCommand = buildCommand<FenceImportFlags, string[], DmabufContext>({
 });
 
 const mergeCommand = buildCommand<FenceMergeCommandFlags, string[], DmabufContext>({
-  loader: async () => (await import("../../commands/fence.ts")).fenceMerge,
+  loader: async () => (await import("../../commands/fence/merge.ts")).fenceMerge,
   parameters: {
     flags: {
       ...commonFlags,
@@ -174,7 +172,7 @@ const mergeCommand = buildCommand<FenceMergeCommandFlags, string[], DmabufContex
 });
 
 const swSyncCommand = buildCommand<SwSyncFlags, string[], DmabufContext>({
-  loader: async () => (await import("../../commands/fence_sw_sync.ts")).fenceSwSync,
+  loader: async () => (await import("../../commands/fence/sw_sync.ts")).fenceSwSync,
   parameters: {
     flags: {
       ...commonFlags,

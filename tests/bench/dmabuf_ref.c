@@ -1,7 +1,7 @@
 /*
  * dmabuf_ref: the C reference for `dmabuf bench`. It performs the same operations as the Deno measurements
- * in commands/bench.ts, in the same way (same syscalls, same order, same batching, same patterns), and prints
- * the raw samples as one JSON object on stdout, so the bench can compute both sides' statistics with one
+ * in commands/bench/deno_side.ts, in the same way (same syscalls, same order, same batching, same patterns),
+ * and prints the raw samples as one JSON object on stdout, so the bench can compute both sides' statistics with one
  * function and report a Deno/C ratio per measurement.
  *
  * Built by `dmabuf bench` with `gcc -O2` into the user's cache directory, never into the checkout.
@@ -185,7 +185,7 @@ static long verify(const uint8_t *p, size_t size, const struct options *o)
 	return -1;
 }
 
-/* One allocation, as commands/bench.ts does it: a heap ioctl, or the udmabuf sequence of ffi/udmabuf.ts. */
+/* One allocation, as commands/bench/deno_side.ts does it: a heap ioctl, or the udmabuf sequence of ffi/udmabuf.ts. */
 static int alloc_buffer(const struct options *o)
 {
 	if (strcmp(o->kind, "udmabuf") == 0) {

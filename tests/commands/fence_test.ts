@@ -4,8 +4,8 @@
  * without sw_sync (exit 1).
  */
 import assert from "node:assert/strict";
-import { signalledAgo, stateName, syncFileJson } from "../../commands/fence.ts";
-import { parseSwSyncCommand } from "../../commands/fence_sw_sync.ts";
+import { signalledAgo, stateName, syncFileJson } from "../../commands/fence/sync_file_view.ts";
+import { parseSwSyncCommand } from "../../commands/fence/sw_sync.ts";
 import { UsageError } from "../../commands/toolkit/errors.ts";
 import { parseSeqno } from "../../commands/toolkit/parse.ts";
 import { memfdCreate } from "../../ffi/fd.ts";

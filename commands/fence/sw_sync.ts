@@ -7,13 +7,13 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { CliError, UsageError } from "./toolkit/errors.ts";
-import { fenceStatusText, type SyncFile } from "../ffi/sync_file.ts";
-import { MAX_INC, SwSyncTimeline, SwSyncUnavailableError } from "../ffi/sw_sync.ts";
-import { checkHandOff, FIRST_CHILD_FD, handOff, readyLine, wantsExec, wantsHold } from "./hand_off.ts";
-import type { HandOffFlags } from "./toolkit/flags.ts";
-import { after, type Timer } from "./toolkit/timer.ts";
+import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
+import { CliError, UsageError } from "../toolkit/errors.ts";
+import { fenceStatusText, type SyncFile } from "../../ffi/sync_file.ts";
+import { MAX_INC, SwSyncTimeline, SwSyncUnavailableError } from "../../ffi/sw_sync.ts";
+import { checkHandOff, FIRST_CHILD_FD, handOff, readyLine, wantsExec, wantsHold } from "../hand_off.ts";
+import type { HandOffFlags } from "../toolkit/flags.ts";
+import { after, type Timer } from "../toolkit/timer.ts";
 
 /** The seqno used when none is given. */
 export const DEFAULT_SEQNO = 1;
