@@ -1,7 +1,7 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import { parseCount, parseDuration, parseSize } from "../../commands/toolkit/parse.ts";
-import type { StatFlags } from "../../commands/stat.ts";
+import type { StatFlags } from "../../commands/stat/mod.ts";
 import { DEFAULT_WATCH_MS } from "../../commands/toolkit/flags.ts";
 
 /** The shortest `--watch` interval: a refresh reads every buffer (and with --procs every process). */
@@ -15,7 +15,7 @@ function parseWatch(input: string): number {
 
 /** `dmabuf stat`: the system's dma-bufs. */
 export const statCommand = buildCommand<StatFlags, [], DmabufContext>({
-  loader: async () => (await import("../../commands/stat.ts")).stat,
+  loader: async () => (await import("../../commands/stat/mod.ts")).stat,
   parameters: {
     flags: {
       ...commonFlags,

@@ -4,19 +4,19 @@
  * @module
  */
 
-import { CliError } from "./toolkit/errors.ts";
-import { SyscallError } from "../ffi/errno.ts";
-import { readTextFile } from "../ffi/fd.ts";
-import { type ProcessScan, readMounts, scanAllProcesses } from "../ffi/procfs.ts";
-import { readSysfsStats, SYSFS_BUFFERS_DIR } from "../ffi/sysfs_stats.ts";
+import { CliError } from "../toolkit/errors.ts";
+import { SyscallError } from "../../ffi/errno.ts";
+import { readTextFile } from "../../ffi/fd.ts";
+import { type ProcessScan, readMounts, scanAllProcesses } from "../../ffi/procfs.ts";
+import { readSysfsStats, SYSFS_BUFFERS_DIR } from "../../ffi/sysfs_stats.ts";
 import {
   type BufinfoFence,
   type BufinfoGeneration,
   type BufinfoTotals,
   parseBufinfo,
   type UnparsedLine,
-} from "../ffi/text/bufinfo.ts";
-import { bufinfoPath, DEFAULT_DEBUGFS } from "../ffi/text/mounts.ts";
+} from "../../ffi/text/bufinfo.ts";
+import { bufinfoPath, DEFAULT_DEBUGFS } from "../../ffi/text/mounts.ts";
 
 /** Where a snapshot came from: `file` is `--input`/`--compare`. */
 export type SourceName = "debugfs" | "sysfs" | "proc" | "file";

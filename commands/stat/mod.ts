@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { UsageError } from "./toolkit/errors.ts";
-import { type Io, Output } from "./toolkit/output.ts";
-import { sleep } from "./toolkit/timer.ts";
+import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
+import { UsageError } from "../toolkit/errors.ts";
+import { type Io, Output } from "../toolkit/output.ts";
+import { sleep } from "../toolkit/timer.ts";
 import {
   readSnapshotFile,
   type Snapshot,
@@ -16,24 +16,26 @@ import {
   type StatBuffer,
   takeSnapshot,
   withScan,
-} from "./stat_snapshot.ts";
+} from "./snapshot.ts";
 import {
   attribute,
   type Attribution,
-  bufferJson,
   difference,
+  select,
+  type Selection,
+  type SortKey,
+  totalsOf,
+} from "./model.ts";
+import {
+  bufferJson,
   printable,
   renderBuffers,
   renderDifference,
   renderProcesses,
   renderTotals,
-  select,
-  type Selection,
   snapshotJson,
-  type SortKey,
   sourceLine,
-  totalsOf,
-} from "./stat_view.ts";
+} from "./render.ts";
 
 /** Flags of `dmabuf stat`. */
 export interface StatFlags extends CommonFlags {

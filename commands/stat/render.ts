@@ -1,196 +1,21 @@
 /**
- * `dmabuf stat` views: filtering and sorting, totals, per-process attribution (dmabuf_dump's fd refs, map
- * refs, size and PSS), differences between snapshots, and the human and JSON renderings of all of them.
+ * How `dmabuf stat` shows what it computed: the JSON documents and the human tables (buffers, totals,
+ * processes, differences).
  * @module
  */
 
-import { type Column, formatBytes, type Output } from "./toolkit/output.ts";
-import type { ProcessScan, SkippedProcess } from "../ffi/procfs.ts";
-import type { BufinfoFence } from "../ffi/text/bufinfo.ts";
-import type { Snapshot, StatBuffer } from "./stat_snapshot.ts";
-
-/** `--sort` keys. */
-export type SortKey = "size" | "inode" | "exporter" | "name" | "count";
-
-/** Filters and order of the buffer list. */
-export interface Selection {
-  /** Order; `size` and `count` descend, the others ascend; ties by inode. */
-  sort: SortKey;
-  /** Only buffers of this exporter (exact). */
-  exporter?: string | undefined;
-  /** Only buffers whose name matches this glob (`*`, `?`, `[...]`); unnamed buffers match as `<none>`. */
-  name?: string | undefined;
-  /** Only buffers of at least this many bytes. */
-  minSize?: number | undefined;
-}
-
-/** The text unnamed buffers show as, and match as with `--name`. */
-export const UNNAMED = "<none>";
-
-/** A glob (`*`, `?`, `[...]`) as an anchored regular expression. */
-export function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") source += "[^]*";
-    else if (c === "?") source += "[^]";
-    else if (c === "[") {
-      const close = glob.indexOf("]", i + 2);
-      if (close === -1) source += "\\[";
-      else {
-        const body = glob.slice(i + 1, close);
-        source += `[${body.startsWith("!") ? "^" + body.slice(1) : body}]`;
-        i = close;
-      }
-    } else source += c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`);
-}
-
-function compareText(a: string | null, b: string | null): number {
-  return (a ?? "").localeCompare(b ?? "");
-}
-
-/** The buffers a selection keeps, in its order. */
-export function select(buffers: readonly StatBuffer[], selection: Selection): StatBuffer[] {
-  const pattern = selection.name === undefined ? null : globToRegExp(selection.name);
-  const kept = buffers.filter((b) =>
-    (selection.exporter === undefined || b.exporter === selection.exporter) &&
-    (pattern === null || pattern.test(b.name ?? UNNAMED)) &&
-    (selection.minSize === undefined || b.size >= selection.minSize)
-  );
-  const order: Record<SortKey, (a: StatBuffer, b: StatBuffer) => number> = {
-    size: (a, b) => b.size - a.size,
-    inode: () => 0,
-    exporter: (a, b) => compareText(a.exporter, b.exporter) || b.size - a.size,
-    name: (a, b) => compareText(a.name, b.name),
-    count: (a, b) => (b.count ?? -1) - (a.count ?? -1),
-  };
-  const by = order[selection.sort];
-  return kept.sort((a, b) => by(a, b) || a.inode - b.inode);
-}
-
-/** Totals of a buffer list, overall and per exporter. */
-export interface Totals {
-  /** Number of buffers. */
-  count: number;
-  /** Sum of sizes. */
-  bytes: number;
-  /** Per exporter name (`?` for buffers whose exporter is unknown). */
-  byExporter: Record<string, { count: number; bytes: number }>;
-}
-
-/** The totals of `buffers`. */
-export function totalsOf(buffers: readonly StatBuffer[]): Totals {
-  const byExporter: Totals["byExporter"] = {};
-  let bytes = 0;
-  for (const b of buffers) {
-    bytes += b.size;
-    const key = b.exporter ?? "?";
-    const entry = byExporter[key] ??= { count: 0, bytes: 0 };
-    entry.count++;
-    entry.bytes += b.size;
-  }
-  return { count: buffers.length, bytes, byExporter };
-}
-
-/** A process holding a buffer. */
-export interface Holder {
-  /** Process id. */
-  pid: number;
-  /** Its comm, or null. */
-  comm: string | null;
-  /** How many of its fds refer to the buffer. */
-  fdRefs: number;
-  /** How many of its VMAs map the buffer. */
-  mapRefs: number;
-}
-
-/** One process's share of the selected buffers. */
-export interface ProcessUsage {
-  /** Process id. */
-  pid: number;
-  /** Its comm, or null. */
-  comm: string | null;
-  /** dma-buf fds it holds (of the selected buffers). */
-  fdRefs: number;
-  /** dma-buf VMAs it has. */
-  mapRefs: number;
-  /** Sum of the sizes of the distinct buffers it refers to (dmabuf_dump's Rss). */
-  bytes: number;
-  /** Sum over those buffers of size / number of processes referring to it (dmabuf_dump's Pss, integer division). */
-  pss: number;
-  /** Per buffer: its refs. */
-  buffers: { inode: number; fdRefs: number; mapRefs: number }[];
-}
-
-/** Per-process attribution of a set of buffers. */
-export interface Attribution {
-  /** Processes referring to at least one selected buffer, by pid. */
-  processes: ProcessUsage[];
-  /** Holders per buffer inode. */
-  holders: Map<number, Holder[]>;
-  /** Processes that could not be read. */
-  skipped: SkippedProcess[];
-}
-
-/** Attributes `buffers` to the processes of `scan` (fd refs from fdinfo, map refs from maps). */
-export function attribute(buffers: readonly StatBuffer[], scan: ProcessScan): Attribution {
-  const sizes = new Map(buffers.map((b) => [b.inode, b.size]));
-  const holders = new Map<number, Holder[]>(buffers.map((b) => [b.inode, []]));
-  const perProcess: {
-    pid: number;
-    comm: string | null;
-    refs: Map<number, { fdRefs: number; mapRefs: number }>;
-  }[] = [];
-  for (const process of scan.processes) {
-    const refs = new Map<number, { fdRefs: number; mapRefs: number }>();
-    const bump = (inode: number, key: "fdRefs" | "mapRefs") => {
-      if (!sizes.has(inode)) return;
-      const entry = refs.get(inode) ?? { fdRefs: 0, mapRefs: 0 };
-      entry[key]++;
-      refs.set(inode, entry);
-    };
-    for (const fd of process.fds) bump(fd.inode, "fdRefs");
-    for (const map of process.maps) bump(map.inode, "mapRefs");
-    if (refs.size === 0) continue;
-    perProcess.push({ pid: process.pid, comm: process.comm, refs });
-    for (const [inode, r] of refs) holders.get(inode)!.push({ pid: process.pid, comm: process.comm, ...r });
-  }
-  const processes = perProcess.map(({ pid, comm, refs }): ProcessUsage => {
-    let fdRefs = 0, mapRefs = 0, bytes = 0, pss = 0;
-    for (const [inode, r] of refs) {
-      const size = sizes.get(inode)!;
-      fdRefs += r.fdRefs;
-      mapRefs += r.mapRefs;
-      bytes += size;
-      pss += Math.floor(size / holders.get(inode)!.length);
-    }
-    const list = [...refs.entries()].map(([inode, r]) => ({ inode, ...r })).sort((a, b) => a.inode - b.inode);
-    return { pid, comm, fdRefs, mapRefs, bytes, pss, buffers: list };
-  });
-  return { processes, holders, skipped: scan.skipped };
-}
-
-/** Buffers that appeared and disappeared between two snapshots, by inode. */
-export interface Difference {
-  /** In `after`, not in `before`. */
-  added: StatBuffer[];
-  /** In `before`, not in `after`. */
-  freed: StatBuffer[];
-  /** Bytes added minus bytes freed. */
-  bytesDelta: number;
-}
-
-/** The difference between `before` and `after`, by inode. */
-export function difference(before: readonly StatBuffer[], after: readonly StatBuffer[]): Difference {
-  const beforeInodes = new Set(before.map((b) => b.inode));
-  const afterInodes = new Set(after.map((b) => b.inode));
-  const added = after.filter((b) => !beforeInodes.has(b.inode));
-  const freed = before.filter((b) => !afterInodes.has(b.inode));
-  const sum = (list: StatBuffer[]) => list.reduce((s, b) => s + b.size, 0);
-  return { added, freed, bytesDelta: sum(added) - sum(freed) };
-}
+import { type Column, formatBytes, type Output } from "../toolkit/output.ts";
+import type { BufinfoFence } from "../../ffi/text/bufinfo.ts";
+import type { Snapshot, StatBuffer } from "./snapshot.ts";
+import {
+  type Attribution,
+  type Difference,
+  type Holder,
+  type ProcessUsage,
+  type Totals,
+  totalsOf,
+  UNNAMED,
+} from "./model.ts";
 
 /** A buffer as JSON (the documented field order), with its holders when attributed. */
 export function bufferJson(buffer: StatBuffer, holders?: Holder[]): Record<string, unknown> {
