@@ -5,7 +5,7 @@
  */
 
 import { SyscallError } from "./errno.ts";
-import { dupCloexec, Fd, fstat, lseek, readLink, readTextFile, Whence } from "./fd.ts";
+import { checkedFd, dupCloexec, Fd, fstat, lseek, readLink, readTextFile, Whence } from "./fd.ts";
 import { DmaBufSyncFlags } from "./ioctl.ts";
 import { cString } from "./libc.ts";
 import { type MapOptions, Mapping } from "./mapping.ts";
@@ -89,14 +89,9 @@ export class DmaBuf implements Disposable {
    * @throws {SyscallError} EBADF when it is not open
    */
   static from(file: Fd): DmaBuf {
-    try {
-      const target = describeFd(file.fd);
-      if (!target.startsWith(DMABUF_LINK_PREFIX)) throw new NotADmaBufError(file.label, target);
-    } catch (error) {
-      file[Symbol.dispose]();
-      throw error;
-    }
-    return new DmaBuf(file);
+    const refuse = (target: string) =>
+      target.startsWith(DMABUF_LINK_PREFIX) ? null : new NotADmaBufError(file.label, target);
+    return new DmaBuf(checkedFd(file, refuse));
   }
 
   /**

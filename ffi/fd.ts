@@ -259,3 +259,20 @@ export function memfdCreate(name: string, size: bigint, flags = 0): Fd {
 export function geteuid(): number {
   return libc().geteuid();
 }
+
+/**
+ * Passes `file` on after checking what it is (its `/proc/self/fd/N` link): `refuse` returns the error for a
+ * target of the wrong kind, or null. A refused (or closed) `file` is closed, so ownership always moves: to
+ * the caller's wrapper, or to nobody. The one check behind `DmaBuf.from` and `SyncFile.from`.
+ * @throws the error `refuse` returns; {@link SyscallError} EBADF when `file` is not open
+ */
+export function checkedFd(file: Fd, refuse: (target: string) => Error | null): Fd {
+  try {
+    const refused = refuse(readLink(`/proc/self/fd/${file.fd}`));
+    if (refused !== null) throw refused;
+  } catch (error) {
+    file[Symbol.dispose]();
+    throw error;
+  }
+  return file;
+}

@@ -6,7 +6,7 @@
 
 import { errnoName } from "./errno.ts";
 import { waitForEvents, type WaitOptions, type WaitOutcome } from "./fence_wait.ts";
-import { dupCloexec, Fd, poll, PollEvents, readLink } from "./fd.ts";
+import { checkedFd, dupCloexec, Fd, poll, PollEvents } from "./fd.ts";
 import { check, libc } from "./libc.ts";
 import {
   type SyncFenceInfo,
@@ -128,14 +128,9 @@ export class SyncFile implements Disposable {
    * @throws {NotASyncFileError} when it is something else
    */
   static from(file: Fd): SyncFile {
-    try {
-      const target = readLink(`/proc/self/fd/${file.fd}`);
-      if (target !== SYNC_FILE_LINK) throw new NotASyncFileError(file.label, target);
-    } catch (error) {
-      file[Symbol.dispose]();
-      throw error;
-    }
-    return new SyncFile(file);
+    const refuse = (target: string) =>
+      target === SYNC_FILE_LINK ? null : new NotASyncFileError(file.label, target);
+    return new SyncFile(checkedFd(file, refuse));
   }
 
   /**
