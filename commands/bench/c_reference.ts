@@ -14,7 +14,7 @@ import { type MeasurementName, MEASUREMENTS, type Plan, type ReferenceInfo, type
 import { sideStats } from "./stats.ts";
 
 /** Compiler flags of the C reference. */
-export const REFERENCE_CFLAGS = ["-O2", "-pthread"] as const;
+const REFERENCE_CFLAGS = ["-O2", "-pthread"] as const;
 /**
  * Sleeping threads the C reference starts for the run its ratio is taken against. Deno is always
  * multithreaded, so its fd table is shared and each fd syscall takes and drops a file reference, which a
@@ -23,12 +23,12 @@ export const REFERENCE_CFLAGS = ["-O2", "-pthread"] as const;
  * single-threaded run is reported beside it.
  */
 export const REFERENCE_IDLE_THREADS = 1;
-export const REFERENCE_SOURCE = new URL("../../tests/bench/dmabuf_ref.c", import.meta.url);
+const REFERENCE_SOURCE = new URL("../../tests/bench/dmabuf_ref.c", import.meta.url);
 /** Characters of the source hash in the cached binary's name. */
-export const HASH_CHARS = 12;
+const HASH_CHARS = 12;
 
 /** The pattern as dmabuf_ref.c takes it. */
-export function referencePattern(pattern: Pattern): string {
+function referencePattern(pattern: Pattern): string {
   switch (pattern.kind) {
     case "zero":
       return "zero";
@@ -52,7 +52,7 @@ export function cacheDir(env: (name: string) => string | undefined): string {
   return `${home}/.cache/dmabuf`;
 }
 
-export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
 }
 
@@ -120,7 +120,7 @@ export async function buildReference(
   return referenceInfo(binary, compiler, null);
 }
 
-export interface ReferenceOutput {
+interface ReferenceOutput {
   measurements: Record<string, { samplesNs?: number[]; error?: string }>;
 }
 

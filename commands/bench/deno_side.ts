@@ -15,15 +15,15 @@ import { type MeasurementName, MiB, NS_PER_MS, type Plan, type Side } from "./mo
 import { sideStats } from "./stats.ts";
 
 /** Bandwidth passes are capped so that each measurement moves at most this much (at least 3 passes). */
-export const BANDWIDTH_BYTES = 256 * MiB;
-export const MIN_BANDWIDTH_ITERATIONS = 3;
+const BANDWIDTH_BYTES = 256 * MiB;
+const MIN_BANDWIDTH_ITERATIONS = 3;
 /** Untimed rounds before the latency samples (caches); bandwidth gets one. */
 export const WARMUP_ROUNDS = 10;
 /**
  * Deno's warm-up also lasts at least this long: V8 optimises a function only after it has run for a while,
  * and without it SYNC on the first heap measured took about 2.5x as long as on the later ones (under TCG).
  */
-export const WARMUP_MS = 200;
+const WARMUP_MS = 200;
 /**
  * ioctls per latency sample for SYNC and EXPORT_SYNC_FILE: one ioctl takes about as long as reading the clock
  * twice, so each sample times a batch and divides (C does the same). Even, so SYNC START/END stay paired.
@@ -41,7 +41,7 @@ export function nowNs(): number {
 
 /** Latencies below this clock step are not measurable: the report warns. */
 export const COARSE_CLOCK_NS = 1e5;
-export const CLOCK_PROBES = 5;
+const CLOCK_PROBES = 5;
 
 /** The smallest step of the clock over a few probes. */
 export function clockResolutionNs(): number {
@@ -70,7 +70,7 @@ export function side(measure: () => number[], bytes: number | null): Side {
 }
 
 /** An allocator for the target: the heap fd stays open for all allocations, as in C. */
-export function allocator(plan: Plan): { alloc: () => DmaBuf } & Disposable {
+function allocator(plan: Plan): { alloc: () => DmaBuf } & Disposable {
   if (plan.target.kind === "udmabuf") {
     return { alloc: () => allocUdmabuf(plan.size, "dmabuf-bench"), [Symbol.dispose]: () => {} };
   }
@@ -79,7 +79,7 @@ export function allocator(plan: Plan): { alloc: () => DmaBuf } & Disposable {
 }
 
 /** Runs `round` untimed `rounds` times and for at least {@link WARMUP_MS}, so V8 has optimised it. */
-export function warmUp(rounds: number, round: () => void): void {
+function warmUp(rounds: number, round: () => void): void {
   const until = performance.now() + WARMUP_MS;
   for (let i = 0; i < rounds || performance.now() < until; i++) round();
 }
@@ -102,12 +102,12 @@ export function timeRounds(
   return out;
 }
 
-export function measureAllocClose(plan: Plan, alloc: () => DmaBuf): number[] {
+function measureAllocClose(plan: Plan, alloc: () => DmaBuf): number[] {
   return timeRounds(plan.warmup, plan.iterations, 1, () => alloc().close());
 }
 
 /** One timed pass. try/finally rather than `using`: the transpiled `using` costs about 0.3 us a scope. */
-export function bandwidthPass(buf: DmaBuf, plan: Plan, write: boolean): void {
+function bandwidthPass(buf: DmaBuf, plan: Plan, write: boolean): void {
   const map = Mapping.map(buf.file, plan.size, { write });
   try {
     const cpu = buf.beginCpuAccess(write ? "write" : "read");
@@ -128,15 +128,15 @@ export function bandwidthPass(buf: DmaBuf, plan: Plan, write: boolean): void {
   }
 }
 
-export function measureBandwidth(plan: Plan, buf: DmaBuf, write: boolean): number[] {
+function measureBandwidth(plan: Plan, buf: DmaBuf, write: boolean): number[] {
   const warmup = plan.warmup > 0 ? 1 : 0;
   return timeRounds(warmup, plan.bandwidthIterations, 1, () => bandwidthPass(buf, plan, write));
 }
 
-export const SYNC_START_RW = DmaBufSyncFlags.DMA_BUF_SYNC_RW | DmaBufSyncFlags.DMA_BUF_SYNC_START;
-export const SYNC_END_RW = DmaBufSyncFlags.DMA_BUF_SYNC_RW | DmaBufSyncFlags.DMA_BUF_SYNC_END;
+const SYNC_START_RW = DmaBufSyncFlags.DMA_BUF_SYNC_RW | DmaBufSyncFlags.DMA_BUF_SYNC_START;
+const SYNC_END_RW = DmaBufSyncFlags.DMA_BUF_SYNC_RW | DmaBufSyncFlags.DMA_BUF_SYNC_END;
 
-export function measureBatched(plan: Plan, op: (j: number) => void): number[] {
+function measureBatched(plan: Plan, op: (j: number) => void): number[] {
   return timeRounds(plan.warmup, plan.iterations, LATENCY_BATCH, () => {
     for (let j = 0; j < LATENCY_BATCH; j++) op(j);
   });
