@@ -34,3 +34,21 @@ export function libcExtra(): LibcExtra {
   library ??= Deno.dlopen("libc.so.6", symbols);
   return library.symbols;
 }
+
+/** `RUSAGE_SELF` (`include/uapi/linux/resource.h`). */
+const RUSAGE_SELF = 0;
+/** `struct rusage` on LP64: `ru_utime` (struct timeval: `tv_sec` i64, `tv_usec` i64) @0, `ru_stime` @16; 144 bytes. */
+const RUSAGE_SIZE = 144;
+
+/**
+ * CPU time this process has used so far (user + system, all threads), in ms, from `getrusage(RUSAGE_SELF)`.
+ * @throws {Error} when getrusage fails (it cannot for RUSAGE_SELF)
+ */
+export function processCpuMs(): number {
+  const usage = new Uint8Array(RUSAGE_SIZE);
+  if (libcExtra().getrusage(RUSAGE_SELF, usage) !== 0) throw new Error("getrusage(RUSAGE_SELF) failed");
+  const v = new DataView(usage.buffer);
+  const ms = (offset: number) =>
+    Number(v.getBigInt64(offset, true)) * 1000 + Number(v.getBigInt64(offset + 8, true)) / 1000;
+  return ms(0) + ms(16);
+}

@@ -28,8 +28,7 @@ export const DEBUGFS_TRACING_PATH = "/sys/kernel/debug/tracing";
 /** The command that mounts tracefs, for messages. */
 export const TRACEFS_MOUNT_COMMAND = `mount -t tracefs nodev ${TRACEFS_PATH}`;
 /** What a kernel needs for the fence tracepoints, for messages. */
-export const TRACING_REQUIREMENT =
-  "the kernel needs CONFIG_FTRACE=y (with CONFIG_DMA_SHARED_BUFFER for dma_fence)";
+export const TRACING_REQUIREMENT = "the kernel needs CONFIG_FTRACE=y";
 /** The longest synchronous poll of trace_pipe, in ms: the bound on how late a Ctrl-C or an event is seen. */
 export const READ_SLICE_MS = 100;
 /** How long one slice may spend draining a busy pipe before letting the event loop run, in ms. */
@@ -82,7 +81,7 @@ export function findTracefs(mountsText: string = readTextFile("/proc/self/mounts
     );
   }
   throw new TracefsUnavailableError(
-    `tracefs is not mounted: ${TRACEFS_MOUNT_COMMAND} (${TRACING_REQUIREMENT})`,
+    `tracefs is not mounted: run ${TRACEFS_MOUNT_COMMAND} (${TRACING_REQUIREMENT})`,
   );
 }
 

@@ -14,8 +14,9 @@
  *   destroyed or whose wait only ended may well have signalled before the recording.
  * - The tracepoints carry no error status. For sw_sync it is inferred: the driver signals fences in
  *   `sync_timeline_signal`, which first traces `sync_timeline`, so a `signaled` that is neither part of such
- *   a batch (same pid) nor right after the fence's own `init` (created at a value already reached) comes from
- *   closing the timeline, which signals with -ENOENT. Other drivers report `signalledWithError: null`.
+ *   a batch (same pid) nor right after the fence's own `init` (created at a value already reached: the
+ *   signal follows within {@link CREATE_SIGNAL_WINDOW_US}, or the seqno is at most what increments reached)
+ *   comes from closing the timeline, which signals with -ENOENT. Other drivers report `signalledWithError: null`.
  * - On 6.17+ signalled fences print `detached-driver` / `signaled-timeline`: names are taken from the events
  *   that carry real ones, keyed by context.
  * @module
@@ -81,6 +82,8 @@ interface TimelineState {
   callbacks: number;
   callbacksBy: Map<number, ByPid>;
   pids: Set<number>;
+  /** sw_sync: the highest seqno signalled by an increment (a lower bound of the timeline's value). */
+  reached: number;
   firstUs: number;
   lastUs: number;
 }
@@ -159,6 +162,9 @@ export interface TraceSummary {
   /** Lines that were events of other kinds or did not match their format. */
   other: number;
 }
+
+/** How soon after its init a sw_sync fence signalled by its own creation signals, at most (µs). */
+export const CREATE_SIGNAL_WINDOW_US = 2000;
 
 /** How many unsignalled seqnos a summary lists per timeline. */
 export const MAX_LISTED_SEQNOS = 20;
@@ -309,6 +315,7 @@ export class TraceModel {
         callbacks: 0,
         callbacksBy: new Map(),
         pids: new Set(),
+        reached: 0,
         firstUs: event.timestampUs,
         lastUs: event.timestampUs,
       };
@@ -380,7 +387,12 @@ export class TraceModel {
         if (record.initUs !== null) state.initToSignalUs.push(t - record.initUs);
         if (record.emitUs !== null) state.emitToSignalUs.push(t - record.emitUs);
         const batch = inBatch !== undefined && inBatch === event.timeline;
-        if (event.driver === "sw_sync" && !batch && !createdJustNow) {
+        if (batch) state.reached = Math.max(state.reached, seqno);
+        // sync_pt_create signals a fence made at a value already reached within the same ioctl, right after
+        // its init; a signal after a pause is the timeline being closed.
+        const atCreation = createdJustNow && record.initUs !== null &&
+          (seqno <= state.reached || t - record.initUs <= CREATE_SIGNAL_WINDOW_US);
+        if (event.driver === "sw_sync" && !batch && !atCreation) {
           record.error = true;
           state.errors++;
         }

@@ -111,6 +111,19 @@ Deno.test("TraceModel: a fence created at a value already reached signals right 
   assert.equal(t.signalled, 1);
 });
 
+Deno.test("TraceModel: a fence created and then, after a pause, signalled by closing its timeline is an error", () => {
+  const t = run([
+    fence("init", 1, 0),
+    inc(1, 0),
+    fence("signaled", 1, 1),
+    fence("init", 10, 5),
+    fence("signaled", 10, 105), // the timeline closed 100 ms later: no other event of this pid in between
+    fence("init", 1, 200),
+    fence("signaled", 1, 250), // at a value already reached (1): created signalled, however slow
+  ]).timelines[0]!;
+  assert.equal(t.signalledWithError, 1);
+});
+
 Deno.test("TraceModel: other drivers have no knowable error count", () => {
   const t = run([
     fence("init", 1, 0, { driver: "drm_sched" }),
