@@ -165,16 +165,7 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
   instance.stop();
   for (let text = instance.drain(); text !== ""; text = instance.drain()) live(splitter.push(text));
   live(splitter.flush());
-  const info: RecordingInfo = {
-    startedAt: startedAt.toISOString(),
-    durationMs,
-    tracefs: instance.root,
-    instance: instance.name,
-    clock: instance.clock,
-    enabled: instance.enabled,
-    filter,
-    stoppedBy: context.signal.aborted ? stoppedBy(context.signal) : "duration",
-  };
+  const cpuMs = processCpuMs() - cpuStart;
   try {
     instance.remove();
   } catch (error) {
@@ -186,7 +177,17 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
       },
     );
   }
-  const cpuMs = processCpuMs() - cpuStart;
+  const info: RecordingInfo = {
+    startedAt: startedAt.toISOString(),
+    durationMs,
+    tracefs: instance.root,
+    instance: instance.name,
+    clock: instance.clock,
+    enabled: instance.enabled,
+    filter,
+    stoppedBy: context.signal.aborted ? stoppedBy(context.signal) : "duration",
+    readerCpuMs: cpuMs,
+  };
   const summary = model.summary();
   const doc = traceJson(info, summary);
   const report = flags.json ? JSON.stringify(doc, null, 2) + "\n" : renderSummary(info, summary);

@@ -25,6 +25,8 @@ export interface RecordingInfo {
   filter: TraceFilter;
   /** Why recording stopped: the duration passed, or SIGINT/SIGTERM. */
   stoppedBy: "duration" | "SIGINT" | "SIGTERM" | "abort";
+  /** CPU time (user + system) the recording process used while recording, in ms: the reader's cost. */
+  readerCpuMs: number;
 }
 
 /** The `--json` document. Field names are stable; new fields may be added. */
@@ -37,6 +39,7 @@ export interface TraceJson extends TraceSummary {
   enabled: string[];
   filter: { driver: string | null; timeline: string | null; pid: number | null };
   stoppedBy: RecordingInfo["stoppedBy"];
+  readerCpuMs: number;
 }
 
 /** The `--json` document of a recording. */
@@ -60,6 +63,7 @@ export function traceJson(info: RecordingInfo, summary: TraceSummary): TraceJson
       pid: info.filter.pid ?? null,
     },
     stoppedBy: info.stoppedBy,
+    readerCpuMs: info.readerCpuMs,
   };
 }
 
@@ -120,7 +124,7 @@ export function renderSummary(info: RecordingInfo, summary: TraceSummary): strin
   const lost = summary.lost > 0 ? `, ${summary.lost} LOST (the reader fell behind)` : "";
   lines.push(
     `Recorded ${formatMs(info.durationMs)} from ${info.startedAt}: ${summary.events} events${lost} ` +
-      `(instance ${info.instance}, clock ${info.clock})`,
+      `(instance ${info.instance}, clock ${info.clock}; reader CPU ${formatMs(info.readerCpuMs)})`,
   );
   if (summary.timelines.length === 0) {
     lines.push("No fence activity matched.");

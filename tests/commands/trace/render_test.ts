@@ -30,6 +30,7 @@ const INFO: RecordingInfo = {
   enabled: ["dma_fence", "sync_trace/sync_timeline"],
   filter: { pid: 200 },
   stoppedBy: "duration",
+  readerCpuMs: 12.5,
 };
 
 function model(): TraceModel {
@@ -84,7 +85,7 @@ Deno.test("renderSummary: header, one row per timeline, then who waited and what
   assert.equal(
     text,
     [
-      "Recorded 2.00 s from 2026-01-01T00:00:00.000Z: 7 events (instance dmabuf-1-abc, clock mono)",
+      "Recorded 2.00 s from 2026-01-01T00:00:00.000Z: 7 events (instance dmabuf-1-abc, clock mono; reader CPU 12.5 ms)",
       "DRIVER   TIMELINE  CONTEXT  FENCES  SIGNALLED  UNSIGNALLED  ERRORS  INIT→SIGNALLED p50 / p99 / max  WAITS  WAITED (max)         CALLBACKS",
       "sw_sync  deno      5        2       1          1            0       1.00 s / 1.00 s / 1.00 s        1      500.0 ms (500.0 ms)  1",
       "  sw_sync deno (context 5): unsignalled seqno 2",
