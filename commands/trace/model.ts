@@ -14,7 +14,7 @@
  *   destroyed or whose wait only ended may well have signalled before the recording.
  * - The tracepoints carry no error status. For sw_sync it is inferred: the driver signals fences in
  *   `sync_timeline_signal`, which first traces `sync_timeline`, so a `signaled` that is neither part of such
- *   a batch (same pid) nor right after the fence's own `init` (created at a value already reached: the
+ *   a batch (same pid, no pause over {@link CREATE_SIGNAL_WINDOW_US}) nor right after the fence's own `init` (created at a value already reached: the
  *   signal follows within {@link CREATE_SIGNAL_WINDOW_US}, or the seqno is at most what increments reached)
  *   comes from closing the timeline, which signals with -ENOENT. Other drivers report `signalledWithError: null`.
  * - On 6.17+ signalled fences print `detached-driver` / `signaled-timeline`: names are taken from the events
@@ -163,7 +163,10 @@ export interface TraceSummary {
   other: number;
 }
 
-/** How soon after its init a sw_sync fence signalled by its own creation signals, at most (µs). */
+/**
+ * The longest pause (µs) between events of one sw_sync ioctl: between a fence's init and its signal when it is
+ * created at a value already reached, and between the signals of one increment.
+ */
 export const CREATE_SIGNAL_WINDOW_US = 2000;
 
 /** How many unsignalled seqnos a summary lists per timeline. */
@@ -199,8 +202,8 @@ export class TraceModel {
   readonly #timelines = new Map<number, TimelineState>();
   readonly #syncTimelines = new Map<string, { name: string; increments: number; lastValue: number }>();
   readonly #dmaBuf: Record<string, number> = {};
-  /** Pids inside a sw_sync `sync_timeline_signal` batch, with the timeline name. */
-  readonly #batches = new Map<number, string>();
+  /** Pids inside a sw_sync `sync_timeline_signal` batch: the timeline name and the batch's last event. */
+  readonly #batches = new Map<number, { timeline: string; lastUs: number }>();
   /** Per pid, the fence (context:seqno) whose init it traced last, if that was its last event. */
   readonly #justCreated = new Map<number, string>();
   #events = 0;
@@ -241,7 +244,7 @@ export class TraceModel {
         entry.increments++;
         entry.lastValue = record.value;
         this.#syncTimelines.set(record.name, entry);
-        this.#batches.set(record.pid, record.name);
+        this.#batches.set(record.pid, { timeline: record.name, lastUs: record.timestampUs });
         this.#justCreated.delete(record.pid);
         return;
       }
@@ -386,7 +389,11 @@ export class TraceModel {
         state.signalled++;
         if (record.initUs !== null) state.initToSignalUs.push(t - record.initUs);
         if (record.emitUs !== null) state.emitToSignalUs.push(t - record.emitUs);
-        const batch = inBatch !== undefined && inBatch === event.timeline;
+        // The batch's signals follow each other within one spinlocked loop; a pause means something else.
+        const batch = inBatch !== undefined && inBatch.timeline === event.timeline &&
+          t - inBatch.lastUs <= CREATE_SIGNAL_WINDOW_US;
+        if (batch) inBatch.lastUs = t;
+        else this.#batches.delete(pid);
         if (batch) state.reached = Math.max(state.reached, seqno);
         // sync_pt_create signals a fence made at a value already reached within the same ioctl, right after
         // its init; a signal after a pause is the timeline being closed.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { percentiles, TraceModel } from "../../../commands/trace/model.ts";
-import type { FenceEventName, TraceRecord } from "../../../ffi/text/trace_event.ts";
+import { type FenceEventName, parseTraceLine, type TraceRecord } from "../../../ffi/text/trace_event.ts";
 
 /** A dma_fence event at `ms` milliseconds. */
 function fence(
@@ -257,4 +257,26 @@ Deno.test("TraceModel: LOST records add up, other and dma_buf events are counted
   assert.equal(s.events, 2);
   assert.deepEqual(s.dmaBuf, { export: 1 });
   assert.equal(s.other, 1);
+});
+
+Deno.test("TraceModel on the real 6.1 capture: kernel wait by the sync process, seqno 3 closed with an error", () => {
+  const text = Deno.readTextFileSync(
+    new URL("../../ffi/text/fixtures/trace_event/v6_1.txt", import.meta.url),
+  );
+  const model = new TraceModel();
+  for (const line of text.split("\n")) {
+    const record = parseTraceLine(line);
+    if (record !== null) model.apply(record);
+  }
+  const s = model.summary();
+  assert.equal(s.events, 14);
+  const t = s.timelines[0]!;
+  assert.deepEqual(
+    [t.driver, t.timeline, t.context, t.fences, t.signalled, t.unsignalled, t.signalledWithError],
+    ["sw_sync", "deno", 1, 3, 3, 0, 1],
+  );
+  assert.deepEqual(t.waits.by, [{ pid: 51, comm: "deno", count: 1, totalMs: 5715.304, maxMs: 5715.304 }]);
+  assert.deepEqual(t.callbacks.by, [{ pid: 51, comm: "deno", count: 1 }]);
+  assert.equal(t.latencyMs.p50, 18133.587);
+  assert.equal(t.latencyMs.max, 18310.445);
 });

@@ -13,7 +13,7 @@ const FIXTURES = new URL("./fixtures/trace_event/", import.meta.url);
  * is written from the 6.12 TP_printk formats (unchanged from 6.1) with the comm and flag shapes the trace
  * header can take (comm with spaces and dashes, hard-irq flags, `<idle>`, a LOST line, a dma_buf event).
  */
-const CASES = ["v6_12_derived"];
+const CASES = ["v6_1", "v6_12_derived"];
 
 function parseAll(text: string): TraceRecord[] {
   return text.split("\n").map(parseTraceLine).filter((r): r is TraceRecord => r !== null);
