@@ -172,17 +172,27 @@ export class TraceInstance implements Disposable {
   readonly enabled: string[];
   /** The trace clock in use (`mono` when available, else the kernel's default). */
   readonly clock: string;
+  /** Whether events carry the process id (the `record-tgid` option) besides the thread id. */
+  readonly recordsTgid: boolean;
   #pipe: Fd | null;
   #removed = false;
   readonly #decoder = new TextDecoder();
   readonly #chunk = new Uint8Array(READ_CHUNK);
 
-  private constructor(root: string, name: string, enabled: string[], clock: string, pipe: Fd) {
+  private constructor(
+    root: string,
+    name: string,
+    enabled: string[],
+    clock: string,
+    recordsTgid: boolean,
+    pipe: Fd,
+  ) {
     this.root = root;
     this.name = name;
     this.path = `${root}/instances/${name}`;
     this.enabled = enabled;
     this.clock = clock;
+    this.recordsTgid = recordsTgid;
     this.#pipe = pipe;
   }
 
@@ -225,11 +235,20 @@ export class TraceInstance implements Disposable {
       } catch {
         // keep the default clock
       }
+      // Events carry the thread id; with record-tgid they also carry the process id (a per-instance
+      // option), which is what users filter by (`deno test` runs JS off the main thread, for one).
+      let tgid = false;
+      try {
+        writeControl(`${path}/options/record-tgid`, "1");
+        tgid = true;
+      } catch {
+        // older kernels: thread ids only
+      }
       if (options.bufferSizeKb !== undefined) {
         writeControl(`${path}/buffer_size_kb`, String(options.bufferSizeKb));
       }
       pipe = openPath(`${path}/trace_pipe`, { flags: OpenFlags.O_RDONLY | OpenFlags.O_NONBLOCK });
-      return new TraceInstance(root, name, enabled, clock, pipe);
+      return new TraceInstance(root, name, enabled, clock, tgid, pipe);
     } catch (error) {
       pipe?.[Symbol.dispose]();
       try {

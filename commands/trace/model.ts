@@ -35,7 +35,7 @@ export interface TraceFilter {
   driver?: string | undefined;
   /** Only fences of this timeline (exact name). */
   timeline?: string | undefined;
-  /** Only timelines this process touched (any fence event by this pid). */
+  /** Only timelines this process touched (any fence event by one of its threads, when tgids are recorded). */
   pid?: number | undefined;
 }
 
@@ -96,7 +96,7 @@ export interface Percentiles {
   count: number;
 }
 
-/** One process's share of waits or callbacks. */
+/** One process's share of waits or callbacks (pid: the tgid when recorded, else the thread id). */
 export interface PidShare {
   pid: number;
   comm: string;
@@ -185,6 +185,11 @@ export function percentiles(samplesUs: readonly number[]): Percentiles {
   };
 }
 
+/** The process an event belongs to: its tgid when the trace recorded one, else its thread id. */
+export function processOf(event: { pid: number; tgid: number | null }): number {
+  return event.tgid ?? event.pid;
+}
+
 function bump(map: Map<number, ByPid>, pid: number, comm: string): void {
   const entry = map.get(pid) ?? { pid, comm, count: 0, totalUs: 0, maxUs: 0 };
   entry.comm = comm;
@@ -268,13 +273,14 @@ export class TraceModel {
       if (record.kind === "timeline") {
         return (driver === undefined || driver === "sw_sync") &&
           (timeline === undefined || timeline === record.name) &&
-          (pid === undefined || pid === record.pid);
+          (pid === undefined || pid === processOf(record));
       }
-      return driver === undefined && timeline === undefined && (pid === undefined || pid === record.pid);
+      return driver === undefined && timeline === undefined &&
+        (pid === undefined || pid === processOf(record));
     }
     const state = this.#timelines.get(record.context);
     if (state === undefined) {
-      return this.#namesMatch(record.driver, record.timeline) && this.#pidMatches(record.pid);
+      return this.#namesMatch(record.driver, record.timeline) && this.#pidMatches(processOf(record));
     }
     return this.#keeps(state);
   }
@@ -329,7 +335,7 @@ export class TraceModel {
     if (state.timeline === SIGNALED_TIMELINE && event.timeline !== SIGNALED_TIMELINE) {
       state.timeline = event.timeline;
     }
-    state.pids.add(event.pid);
+    state.pids.add(processOf(event));
     state.lastUs = event.timestampUs;
     return state;
   }
@@ -360,7 +366,10 @@ export class TraceModel {
 
   #fence(event: FenceEvent): void {
     const state = this.#state(event);
-    const { seqno, timestampUs: t, pid, comm } = event;
+    const { seqno, timestampUs: t, comm } = event;
+    // Batches and creations are per thread (one ioctl); waits and callbacks are reported per process.
+    const pid = event.pid;
+    const owner = processOf(event);
     const key = `${event.context}:${seqno}`;
     const inBatch = this.#batches.get(pid);
     if (event.name !== "signaled") this.#batches.delete(pid);
@@ -380,7 +389,7 @@ export class TraceModel {
       case "enable_signal":
         this.#find(state, seqno, (r) => r.signalUs === null).awaited = true;
         state.callbacks++;
-        bump(state.callbacksBy, pid, comm);
+        bump(state.callbacksBy, owner, comm);
         return;
       case "signaled": {
         const queue = state.live.get(seqno) ?? [];
@@ -411,7 +420,7 @@ export class TraceModel {
         const open = state.waitsOpen.get(waitKey) ?? [];
         open.push(t);
         state.waitsOpen.set(waitKey, open);
-        bump(state.waitsBy, pid, comm);
+        bump(state.waitsBy, owner, comm);
         return;
       }
       case "wait_end": {
@@ -422,11 +431,11 @@ export class TraceModel {
         if (start === undefined) {
           // wait_start preceded the recording: a wait of unknown length.
           state.waitsUnmatched++;
-          bump(state.waitsBy, pid, comm);
+          bump(state.waitsBy, owner, comm);
           return;
         }
         state.waitUs.push(t - start);
-        const entry = state.waitsBy.get(pid)!;
+        const entry = state.waitsBy.get(owner)!;
         entry.totalUs += t - start;
         entry.maxUs = Math.max(entry.maxUs, t - start);
         return;

@@ -280,3 +280,20 @@ Deno.test("TraceModel on the real 6.1 capture: kernel wait by the sync process, 
   assert.equal(t.latencyMs.p50, 18133.587);
   assert.equal(t.latencyMs.max, 18310.445);
 });
+
+Deno.test("TraceModel: with tgids recorded, waits, callbacks and --pid go by process, not thread", () => {
+  const thread = (r: TraceRecord): TraceRecord => ({ ...r, tgid: 300 }) as TraceRecord;
+  const events = [
+    fence("init", 1, 0),
+    thread(fence("enable_signal", 1, 1, { pid: 301 })),
+    thread(fence("wait_start", 1, 1, { pid: 301 })),
+    inc(5, 0),
+    fence("signaled", 1, 5),
+    thread(fence("wait_end", 1, 5, { pid: 301 })),
+  ];
+  const t = run(events, new TraceModel({ pid: 300 })).timelines[0]!;
+  assert.deepEqual(t.waits.by.map((w) => w.pid), [300]);
+  assert.deepEqual(t.callbacks.by.map((c) => c.pid), [300]);
+  assert.equal(t.waits.totalMs, 4);
+  assert.deepEqual(t.pids, [100, 300]);
+});
