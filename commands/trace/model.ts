@@ -14,9 +14,10 @@
  *   destroyed or whose wait only ended may well have signalled before the recording.
  * - The tracepoints carry no error status. For sw_sync it is inferred: the driver signals fences in
  *   `sync_timeline_signal`, which first traces `sync_timeline`, so a `signaled` that is neither part of such
- *   a batch (same pid, no pause over {@link CREATE_SIGNAL_WINDOW_US}) nor right after the fence's own `init` (created at a value already reached: the
- *   signal follows within {@link CREATE_SIGNAL_WINDOW_US}, or the seqno is at most what increments reached)
- *   comes from closing the timeline, which signals with -ENOENT. Other drivers report `signalledWithError: null`.
+ *   a batch (same thread, no pause over {@link BATCH_PAUSE_US}) nor right after the fence's own
+ *   `init` (created at a value already reached: the signal follows within {@link CREATE_SIGNAL_WINDOW_US},
+ *   or the seqno is at most what increments reached) comes from closing the timeline, which signals with
+ *   -ENOENT. Other drivers report `signalledWithError: null`.
  * - On 6.17+ signalled fences print `detached-driver` / `signaled-timeline`: names are taken from the events
  *   that carry real ones, keyed by context.
  * @module
@@ -164,10 +165,13 @@ export interface TraceSummary {
 }
 
 /**
- * The longest pause (µs) between events of one sw_sync ioctl: between a fence's init and its signal when it is
- * created at a value already reached, and between the signals of one increment.
+ * The longest pause (µs) between a sw_sync fence's init and the signal of its own creation (made at a value
+ * already reached; the same ioctl). Generous: a loaded TCG guest preempts inside an ioctl for milliseconds.
  */
-export const CREATE_SIGNAL_WINDOW_US = 2000;
+export const CREATE_SIGNAL_WINDOW_US = 20_000;
+
+/** The longest pause (µs) between the `sync_timeline` event of an increment and its signals, or between them. */
+export const BATCH_PAUSE_US = 50_000;
 
 /** How many unsignalled seqnos a summary lists per timeline. */
 export const MAX_LISTED_SEQNOS = 20;
@@ -400,7 +404,7 @@ export class TraceModel {
         if (record.emitUs !== null) state.emitToSignalUs.push(t - record.emitUs);
         // The batch's signals follow each other within one spinlocked loop; a pause means something else.
         const batch = inBatch !== undefined && inBatch.timeline === event.timeline &&
-          t - inBatch.lastUs <= CREATE_SIGNAL_WINDOW_US;
+          t - inBatch.lastUs <= BATCH_PAUSE_US;
         if (batch) inBatch.lastUs = t;
         else this.#batches.delete(pid);
         if (batch) state.reached = Math.max(state.reached, seqno);

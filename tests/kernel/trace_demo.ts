@@ -51,7 +51,20 @@ await delay(300);
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  await delay(8000); // the reader needs seconds to start under TCG and block in the ioctl
+  // The reader needs seconds to start under TCG: wait until it holds the buffer and sleeps in the ioctl.
+  for (let blocked = false; !blocked;) {
+    await delay(200);
+    const stat = Deno.readTextFileSync(`/proc/${reader.pid}/stat`);
+    blocked = / S /.test(stat.slice(stat.lastIndexOf(")"))) &&
+      [...Deno.readDirSync(`/proc/${reader.pid}/fd`)].some((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/${reader.pid}/fd/${e.name}`).startsWith("/dmabuf:");
+        } catch {
+          return false;
+        }
+      });
+  }
+  await delay(500);
   for (let frame = 1; frame <= 8; frame++) {
     await delay(frame === 5 ? 400 : 16);
     renderer.inc(1);

@@ -124,6 +124,18 @@ Deno.test("TraceModel: a fence created and then, after a pause, signalled by clo
   assert.equal(t.signalledWithError, 1);
 });
 
+Deno.test("TraceModel: an increment's signals 10 ms after its sync_timeline (a loaded guest) are no errors", () => {
+  const t = run([
+    fence("init", 1, 0),
+    fence("init", 2, 0),
+    inc(5, 0),
+    fence("signaled", 1, 15),
+    fence("signaled", 2, 25),
+  ])
+    .timelines[0]!;
+  assert.equal(t.signalledWithError, 0);
+});
+
 Deno.test("TraceModel: other drivers have no knowable error count", () => {
   const t = run([
     fence("init", 1, 0, { driver: "drm_sched" }),
