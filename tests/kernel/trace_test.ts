@@ -1,0 +1,302 @@
+/**
+ * `dmabuf trace` on a real kernel (the test VM): latencies of sw_sync fences signalled after known delays, a
+ * DMA_BUF_IOCTL_SYNC START blocked on an imported write fence as a kernel wait by the syncing pid, global
+ * tracing state untouched (also after SIGINT and SIGTERM of a trace process), the unprivileged failure, and
+ * deadlines (set and read back on 6.8+, ENOTTY named as "needs 6.8" before).
+ *
+ * The command body runs in-process; processes are spawned (tests/kernel/trace_entry.ts until the CLI route
+ * exists) only for signals, exit codes and another uid. If tracefs is not mounted the tests mount it at
+ * /sys/kernel/tracing themselves (the VM's init mounts only debugfs).
+ */
+import assert from "node:assert/strict";
+import { trace, type TraceContext, type TraceFlags, type TraceResult } from "../../commands/trace/mod.ts";
+import type { TimelineSummary } from "../../commands/trace/model.ts";
+import { DmaHeap } from "../../ffi/dma_heap.ts";
+import {
+  DeadlineUnsupportedError,
+  getSwSyncDeadline,
+  monotonicNowNs,
+  setDeadline,
+} from "../../ffi/deadline.ts";
+import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
+import { CLI_PATH } from "../run_cli.ts";
+import { hwTest, type Need, needs } from "./hw.ts";
+
+const ENTRY = new URL("./trace_entry.ts", import.meta.url).pathname;
+const TRACEFS = "/sys/kernel/tracing";
+/** How long a spawned Deno process gets to start (3–4 s each under TCG). */
+const START_LIMIT_MS = 60_000;
+/** Slack over a known delay: timers in a busy TCG guest fire late. */
+const LATE_MS = 1500;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** tracefs with the dma_fence events; mounted at /sys/kernel/tracing when nothing is mounted yet. */
+const tracefs: Need = {
+  what: "tracefs with dma_fence events",
+  missing: () => {
+    if (
+      !exists(`${TRACEFS}/instances`) && !exists("/sys/kernel/debug/tracing/instances") && exists(TRACEFS)
+    ) {
+      new Deno.Command("mount", { args: ["-t", "tracefs", "nodev", TRACEFS] }).outputSync();
+    }
+    for (const root of [TRACEFS, "/sys/kernel/debug/tracing"]) {
+      if (exists(`${root}/events/dma_fence`)) return undefined;
+    }
+    return "no tracefs with events/dma_fence";
+  },
+};
+
+function tracefsRoot(): string {
+  return exists(`${TRACEFS}/instances`) ? TRACEFS : "/sys/kernel/debug/tracing";
+}
+
+/** What global tracing looks like: must be the same before and after any trace run. */
+function tracingState(): Record<string, string> {
+  const root = tracefsRoot();
+  const read = (name: string) => Deno.readTextFileSync(`${root}/${name}`);
+  return {
+    tracing_on: read("tracing_on"),
+    set_event: read("set_event"),
+    current_tracer: read("current_tracer"),
+    trace_clock: read("trace_clock"),
+    dma_fence_enable: read("events/dma_fence/enable"),
+    instances: [...Deno.readDirSync(`${root}/instances`)].map((e) => e.name).sort().join(","),
+  };
+}
+
+function instancesOf(pid: number): string[] {
+  return [...Deno.readDirSync(`${tracefsRoot()}/instances`)].map((e) => e.name).filter((n) =>
+    n.startsWith(`dmabuf-${pid}-`)
+  );
+}
+
+/** Runs the command body in-process with captured output; `stop()` ends the recording like Ctrl-C. */
+function startTrace(flags: Partial<TraceFlags>): {
+  result: Promise<TraceResult>;
+  stdout: () => string;
+  stop: () => void;
+} {
+  let out = "";
+  const controller = new AbortController();
+  const context: TraceContext = {
+    stdout: { write: (text) => void (out += text) },
+    stderr: { write: (text) => void (out += text) },
+    signal: controller.signal,
+  };
+  const result = trace(context, { events: false, json: true, ...flags });
+  return { result, stdout: () => out, stop: () => controller.abort("SIGINT") };
+}
+
+function timelineOf(result: TraceResult, predicate: (t: TimelineSummary) => boolean): TimelineSummary {
+  const found = result.doc.timelines.filter(predicate);
+  assert.equal(found.length, 1, `timelines: ${JSON.stringify(result.doc.timelines, null, 2)}`);
+  return found[0]!;
+}
+
+hwTest({
+  name: "trace: sw_sync fences signalled after 300, 800 and 1500 ms show those init→signalled latencies",
+  needs: [needs.swSync, tracefs],
+  fn: async () => {
+    const before = tracingState();
+    const run = startTrace({ pid: Deno.pid, events: true, json: false });
+    assert.equal(instancesOf(Deno.pid).length, 1, "the instance exists once trace() has started");
+    const timeline = SwSyncTimeline.open();
+    const fences = [1, 2, 3].map((seqno) => timeline.createFence(seqno));
+    const delays = [300, 800, 1500];
+    for (const ms of delays) setTimeout(() => timeline.inc(1), ms);
+    await delay(delays[2]! + 300);
+    // A fourth fence left pending, and the timeline closed: it signals with -ENOENT.
+    const pending = timeline.createFence(10);
+    await delay(100);
+    timeline.close();
+    for (const fence of [...fences, pending]) fence.close();
+    await delay(300);
+    run.stop();
+    const result = await run.result;
+    const t = timelineOf(result, (t) => t.driver === "sw_sync");
+    assert.equal(t.fences, 4);
+    assert.equal(t.signalled, 4);
+    assert.equal(t.signalledWithError, 1, "closing the timeline signalled seqno 10 with an error");
+    assert.equal(t.latencyMs.count, 4);
+    // Sorted: seqno 10 (~100 ms, signalled by the close), then 300, 800 and 1500 ms; nearest-rank p50 is the
+    // second, max the last.
+    const { p50, max } = t.latencyMs;
+    assert.ok(p50! >= 300 - 5 && p50! < 300 + LATE_MS, `p50 ${p50} ms`);
+    assert.ok(max! >= 1500 - 5 && max! < 1500 + LATE_MS, `max ${max} ms`);
+    assert.equal(result.doc.stoppedBy, "SIGINT");
+    assert.equal(result.doc.clock, "mono");
+    const text = run.stdout();
+    assert.match(text, / init sw_sync \S+ context=\d+ seqno=1\n/);
+    assert.match(text, / sync_timeline \S+ value=0\n/);
+    assert.match(text, /\nsw_sync +\S+ +\d+ +4 +4 +0 +1 /, text);
+    assert.deepEqual(instancesOf(Deno.pid), [], "instance removed");
+    assert.deepEqual(tracingState(), before);
+  },
+});
+
+hwTest({
+  name: "trace: a SYNC START blocked on an imported write fence is a kernel wait by the syncing pid",
+  needs: [needs.systemHeap, needs.swSync, tracefs],
+  fn: async () => {
+    using heap = DmaHeap.open("system");
+    using buffer = heap.alloc(4096);
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    buffer.importSyncFile(fence.fd, "write");
+    const run = startTrace({});
+    const child = new Deno.Command(CLI_PATH, {
+      args: ["sync", "--pid", String(Deno.pid), "--fd", String(buffer.fd), "--start", "--read"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Wait until the child's wait_start is in the trace: it has blocked in the ioctl.
+    const limit = performance.now() + START_LIMIT_MS;
+    let blockedAt = 0;
+    while (blockedAt === 0 && performance.now() < limit) {
+      await delay(100);
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+      // state field after "(comm)": S = sleeping; only counts once the child has the buffer open.
+      const holding = [...Deno.readDirSync(`/proc/${child.pid}/fd`)].some((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/${child.pid}/fd/${e.name}`).startsWith("/dmabuf:");
+        } catch {
+          return false;
+        }
+      });
+      if (holding && / S /.test(status.slice(status.lastIndexOf(")")))) blockedAt = performance.now();
+    }
+    assert.notEqual(blockedAt, 0, "the sync child never blocked");
+    await delay(700);
+    timeline.inc(1);
+    const status = await child.output();
+    assert.equal(status.code, 0, new TextDecoder().decode(status.stderr));
+    await delay(300);
+    run.stop();
+    const result = await run.result;
+    const t = timelineOf(result, (t) => t.driver === "sw_sync" && t.pids.includes(child.pid));
+    const waiter = t.waits.by.find((w) => w.pid === child.pid);
+    assert.ok(waiter !== undefined, `waits: ${JSON.stringify(t.waits)}; child ${child.pid}`);
+    assert.ok(waiter.count >= 1);
+    assert.ok(waiter.maxMs >= 600, `the kernel wait lasted ${waiter.maxMs} ms`);
+    assert.equal(t.waits.pending, 0);
+    assert.ok(t.callbacks.count >= 1, "the wait armed a callback (enable_signal)");
+  },
+});
+
+/** Spawns the trace entry, waits until its instance exists, sends `signal`, returns exit code and output. */
+async function signalled(
+  signal: "SIGINT" | "SIGTERM",
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", ENTRY, "--json"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const limit = performance.now() + START_LIMIT_MS;
+  while (instancesOf(child.pid).length === 0 && performance.now() < limit) await delay(100);
+  assert.equal(instancesOf(child.pid).length, 1, "the trace process made its instance");
+  await delay(300);
+  child.kill(signal);
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+hwTest({
+  name: "trace: tracing_on, set_event and the instances list are unchanged after a run, SIGINT and SIGTERM",
+  needs: [tracefs],
+  fn: async () => {
+    const before = tracingState();
+    const run = startTrace({ duration: 500 });
+    const result = await run.result;
+    assert.equal(result.doc.stoppedBy, "duration");
+    assert.ok(
+      result.doc.durationMs >= 500 && result.doc.durationMs < 500 + LATE_MS,
+      `${result.doc.durationMs}`,
+    );
+    assert.deepEqual(tracingState(), before);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const { code, stdout, stderr } = await signalled(signal);
+      assert.equal(code, 0, `${signal}: exit ${code}, stderr ${stderr}`);
+      const doc = JSON.parse(stdout);
+      assert.equal(doc.stoppedBy, signal);
+      assert.deepEqual(tracingState(), before, `after ${signal}`);
+    }
+  },
+});
+
+hwTest({
+  name: "trace as uid 65534: exit 1 with one line saying root is needed",
+  needs: [tracefs],
+  fn: async () => {
+    const { code, stdout, stderr } = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-check",
+      ]
+        .concat([ENTRY, "--duration", "1s"]),
+      env: { DENO_DIR: "/tmp/deno-65534", HOME: "/tmp" },
+      stdin: "null",
+    }).output();
+    const message = new TextDecoder().decode(stderr);
+    assert.equal(code, 1, message);
+    assert.equal(new TextDecoder().decode(stdout), "");
+    assert.match(
+      message,
+      /^dmabuf trace: dmabuf trace needs root: tracefs is root-only \(run it with sudo\)\n$/,
+    );
+  },
+});
+
+/** Whether the running kernel is at least major.minor. */
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = Deno.osRelease().split(/[.-]/).map(Number);
+  return a! > major || (a === major && b! >= minor);
+}
+
+hwTest({
+  name:
+    `deadline: set on a sw_sync fence and read back on 6.8+, refused as ENOTTY naming 6.8 before (this: ${Deno.osRelease()})`,
+  needs: [needs.swSync],
+  fn: () => {
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    const deadline = monotonicNowNs() + 16_666_667n;
+    if (kernelAtLeast(6, 8)) {
+      assert.equal(getSwSyncDeadline(timeline.fd, fence.fd), null, "no deadline yet (ENOENT)");
+      setDeadline(fence.fd, deadline);
+      assert.equal(getSwSyncDeadline(timeline.fd, fence.fd), deadline);
+      setDeadline(fence.fd, deadline + 1_000_000n);
+      assert.equal(getSwSyncDeadline(timeline.fd, fence.fd), deadline, "the earliest deadline is kept");
+    } else {
+      for (
+        const call of [() => setDeadline(fence.fd, deadline), () => getSwSyncDeadline(timeline.fd, fence.fd)]
+      ) {
+        assert.throws(call, (error: unknown) => {
+          assert.ok(error instanceof DeadlineUnsupportedError, String(error));
+          assert.match(error.message, /need Linux 6\.8 or later: .*ENOTTY/);
+          return true;
+        });
+      }
+    }
+  },
+});
