@@ -67,6 +67,12 @@ const symbols = {
   syscall: { parameters: [long, long, long, long], result: long },
   /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; CLOCK_MONOTONIC is what fence timestamps use */
   clock_gettime: { parameters: [int, buf], result: int },
+  /** `int mkdir(const char *path, mode_t mode)`; tracefs instances are directories made and removed this way */
+  mkdir: { parameters: [buf, uint], result: int },
+  /** `int rmdir(const char *path)` */
+  rmdir: { parameters: [buf], result: int },
+  /** `int getrusage(int who, struct rusage *usage)`; the CPU time trace's reader costs */
+  getrusage: { parameters: [int, buf], result: int },
   /** `unsigned int geteuid(void)` */
   geteuid: { parameters: [], result: uint },
   /** `int *__errno_location(void)` */
@@ -138,4 +144,22 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
 export function fromCString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return new TextDecoder().decode(end === -1 ? bytes : bytes.subarray(0, end));
+}
+
+/** `RUSAGE_SELF` (`include/uapi/linux/resource.h`). */
+const RUSAGE_SELF = 0;
+/** `struct rusage` on LP64: `ru_utime` (struct timeval: `tv_sec` i64, `tv_usec` i64) @0, `ru_stime` @16; 144 bytes. */
+const RUSAGE_SIZE = 144;
+
+/**
+ * CPU time this process has used so far (user + system, all threads), in ms, from `getrusage(RUSAGE_SELF)`.
+ * @throws {SyscallError} when getrusage fails (it cannot for RUSAGE_SELF)
+ */
+export function processCpuMs(): number {
+  const usage = new Uint8Array(RUSAGE_SIZE);
+  check(libc().getrusage(RUSAGE_SELF, usage), "getrusage", "RUSAGE_SELF");
+  const v = new DataView(usage.buffer);
+  const ms = (offset: number) =>
+    Number(v.getBigInt64(offset, true)) * 1000 + Number(v.getBigInt64(offset + 8, true)) / 1000;
+  return ms(0) + ms(16);
 }

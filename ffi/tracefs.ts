@@ -21,7 +21,6 @@
 import { Errno, SyscallError } from "./errno.ts";
 import { Fd, OpenFlags, openPath, readTextFile, stat } from "./fd.ts";
 import { check, cString, errno, libc } from "./libc.ts";
-import { libcExtra } from "./libc_extra.ts";
 import { type MountEntry, parseMounts } from "./text/mounts.ts";
 
 /** Where tracefs belongs (since 4.1). */
@@ -99,12 +98,12 @@ export function writeControl(path: string, text: string): void {
 
 /** `mkdir(2)`. @throws {SyscallError} */
 export function makeDirectory(path: string, mode = 0o755): void {
-  check(libcExtra().mkdir(cString(path), mode), "mkdir", path);
+  check(libc().mkdir(cString(path), mode), "mkdir", path);
 }
 
 /** `rmdir(2)`. @throws {SyscallError} */
 export function removeDirectory(path: string): void {
-  check(libcExtra().rmdir(cString(path)), "rmdir", path);
+  check(libc().rmdir(cString(path)), "rmdir", path);
 }
 
 /** The names in a directory. @throws {SyscallError}-like Deno errors */

@@ -12,7 +12,7 @@
 
 import { SyscallError } from "../../ffi/errno.ts";
 import { geteuid } from "../../ffi/fd.ts";
-import { processCpuMs } from "../../ffi/libc_extra.ts";
+import { processCpuMs } from "../../ffi/libc.ts";
 import { LineSplitter, parseTraceLine } from "../../ffi/text/trace_event.ts";
 import {
   findTracefs,
