@@ -15,8 +15,10 @@ import {
   DrmPrimeHandleStruct,
   DrmVersionStruct,
   SwSyncCreateFenceData,
+  SwSyncGetDeadlineStruct,
   SyncFileInfoStruct,
   SyncMergeData,
+  SyncSetDeadlineStruct,
   U32,
   UdmabufCreateStruct,
   VgemFenceAttachStruct,
@@ -100,10 +102,14 @@ export const Ioctl = {
   SYNC_IOC_MERGE: iowr(SYNC_IOC_MAGIC, 3, SyncMergeData.SIZE),
   /** `_IOWR(SYNC_IOC_MAGIC, 4, struct sync_file_info)`, on a sync_file. */
   SYNC_IOC_FILE_INFO: iowr(SYNC_IOC_MAGIC, 4, SyncFileInfoStruct.SIZE),
+  /** `_IOW(SYNC_IOC_MAGIC, 5, struct sync_set_deadline)`, on a sync_file; since 6.8. */
+  SYNC_IOC_SET_DEADLINE: iow(SYNC_IOC_MAGIC, 5, SyncSetDeadlineStruct.SIZE),
   /** `_IOWR(SW_SYNC_IOC_MAGIC, 0, struct sw_sync_create_fence_data)`, on a sw_sync timeline. */
   SW_SYNC_IOC_CREATE_FENCE: iowr(SW_SYNC_IOC_MAGIC, 0, SwSyncCreateFenceData.SIZE),
   /** `_IOW(SW_SYNC_IOC_MAGIC, 1, __u32)`, on a sw_sync timeline. */
   SW_SYNC_IOC_INC: iow(SW_SYNC_IOC_MAGIC, 1, U32.SIZE),
+  /** `_IOWR(SW_SYNC_IOC_MAGIC, 2, struct sw_sync_get_deadline)`, on a sw_sync timeline; since 6.8 (a test ioctl). */
+  SW_SYNC_GET_DEADLINE: iowr(SW_SYNC_IOC_MAGIC, 2, SwSyncGetDeadlineStruct.SIZE),
   /** `_IOW('u', 0x42, struct udmabuf_create)`, on `/dev/udmabuf`; returns the dma-buf fd. */
   UDMABUF_CREATE: iow(UDMABUF_IOC_MAGIC, 0x42, UdmabufCreateStruct.SIZE),
   /** `DRM_IOWR(0x00, struct drm_version)`. */

@@ -291,6 +291,54 @@ export const U32 = {
   },
 } as const;
 
+/**
+ * `struct sync_set_deadline` (`include/uapi/linux/sync_file.h`, 6.8): `__u64 deadline_ns` @0, `__u64 pad` @8
+ * (must be 0).
+ */
+export const SyncSetDeadlineStruct = {
+  SIZE: 16,
+  /** Encodes a deadline (absolute CLOCK_MONOTONIC ns). */
+  encode(deadlineNs: bigint): Uint8Array<ArrayBuffer> {
+    const bytes = new Uint8Array(16);
+    view(bytes).setBigUint64(0, deadlineNs, true);
+    return bytes;
+  },
+  /** Decodes the deadline. */
+  decode(bytes: Uint8Array): { deadlineNs: bigint; pad: bigint } {
+    const v = checkLength(bytes, 16, "sync_set_deadline");
+    return { deadlineNs: v.getBigUint64(0, true), pad: v.getBigUint64(8, true) };
+  },
+} as const;
+
+/** Fields of `struct sw_sync_get_deadline`. */
+export interface SwSyncGetDeadline {
+  /** The deadline (out; must be 0 in). */
+  deadlineNs: bigint;
+  /** The sw_sync fence's sync_file fd (in). */
+  fenceFd: number;
+}
+
+/**
+ * `struct sw_sync_get_deadline` (`drivers/dma-buf/sw_sync.c`, 6.8): `__u64 deadline_ns` @0, `__u32 pad` @8
+ * (must be 0), `__s32 fence_fd` @12.
+ */
+export const SwSyncGetDeadlineStruct = {
+  SIZE: 16,
+  /** Encodes a request (deadline and pad must be 0 going in; the kernel checks). */
+  encode(value: SwSyncGetDeadline): Uint8Array<ArrayBuffer> {
+    const bytes = new Uint8Array(16);
+    const v = view(bytes);
+    v.setBigUint64(0, value.deadlineNs, true);
+    v.setInt32(12, value.fenceFd, true);
+    return bytes;
+  },
+  /** Decodes a request or answer. */
+  decode(bytes: Uint8Array): SwSyncGetDeadline {
+    const v = checkLength(bytes, 16, "sw_sync_get_deadline");
+    return { deadlineNs: v.getBigUint64(0, true), fenceFd: v.getInt32(12, true) };
+  },
+} as const;
+
 /** Fields of `struct udmabuf_create`. */
 export interface UdmabufCreate {
   /** The memfd backing the buffer. */

@@ -11,6 +11,8 @@ const KERNEL_VALUES: Record<keyof typeof Ioctl, bigint> = {
   DMA_HEAP_IOCTL_ALLOC: 0xc0184800n,
   SYNC_IOC_MERGE: 0xc0303e03n,
   SYNC_IOC_FILE_INFO: 0xc0383e04n,
+  SYNC_IOC_SET_DEADLINE: 0x40103e05n, // 6.8+; computed from the 6.12 headers
+  SW_SYNC_GET_DEADLINE: 0xc0105702n, // 6.8+; drivers/dma-buf/sw_sync.c of 6.12
   SW_SYNC_IOC_CREATE_FENCE: 0xc0285700n,
   SW_SYNC_IOC_INC: 0x40045701n,
   UDMABUF_CREATE: 0x40187542n,

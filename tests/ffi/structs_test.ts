@@ -10,9 +10,11 @@ import {
   PollFdStruct,
   StatxStruct,
   SwSyncCreateFenceData,
+  SwSyncGetDeadlineStruct,
   SyncFenceInfoStruct,
   SyncFileInfoStruct,
   SyncMergeData,
+  SyncSetDeadlineStruct,
   U32,
   UdmabufCreateStruct,
   VgemFenceAttachStruct,
@@ -51,8 +53,10 @@ Deno.test("struct sizes match the kernel's (LP64)", () => {
       DrmVersionStruct.SIZE,
       PollFdStruct.SIZE,
       StatxStruct.SIZE,
+      SyncSetDeadlineStruct.SIZE,
+      SwSyncGetDeadlineStruct.SIZE,
     ],
-    [8, 8, 24, 48, 80, 56, 40, 4, 24, 12, 32, 16, 8, 8, 64, 8, 256],
+    [8, 8, 24, 48, 80, 56, 40, 4, 24, 12, 32, 16, 8, 8, 64, 8, 256, 16, 16],
   );
 });
 
@@ -209,4 +213,20 @@ Deno.test("decoders reject short buffers and names that do not fit with their NU
     SyncMergeData.decode(SyncMergeData.encode({ name: "x".repeat(31), fd2: 0, fence: 0 })).name,
     "x".repeat(31),
   );
+});
+
+Deno.test("struct sync_set_deadline: deadline_ns u64 @0, pad u64 @8 zero", () => {
+  const bytes = SyncSetDeadlineStruct.encode(0x0102030405060708n);
+  assertEquals(bytes, hex("08 07 06 05 04 03 02 01  00 00 00 00 00 00 00 00"));
+  assertEquals(SyncSetDeadlineStruct.decode(bytes), { deadlineNs: 0x0102030405060708n, pad: 0n });
+});
+
+Deno.test("struct sw_sync_get_deadline: deadline_ns u64 @0, pad u32 @8, fence_fd s32 @12", () => {
+  const bytes = SwSyncGetDeadlineStruct.encode({ deadlineNs: 0n, fenceFd: 7 });
+  assertEquals(bytes, hex("00 00 00 00 00 00 00 00  00 00 00 00  07 00 00 00"));
+  assertEquals(
+    SwSyncGetDeadlineStruct.decode(hex("10 27 00 00 00 00 00 00  00 00 00 00  ff ff ff ff")),
+    { deadlineNs: 10000n, fenceFd: -1 },
+  );
+  assertThrows(() => SwSyncGetDeadlineStruct.decode(new Uint8Array(8)), RangeError);
 });

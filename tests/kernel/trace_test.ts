@@ -282,14 +282,17 @@ hwTest({
     using fence = timeline.createFence(1);
     const deadline = monotonicNowNs() + 16_666_667n;
     if (kernelAtLeast(6, 8)) {
-      assert.equal(getSwSyncDeadline(timeline.fd, fence.fd), null, "no deadline yet (ENOENT)");
-      setDeadline(fence.fd, deadline);
-      assert.equal(getSwSyncDeadline(timeline.fd, fence.fd), deadline);
-      setDeadline(fence.fd, deadline + 1_000_000n);
-      assert.equal(getSwSyncDeadline(timeline.fd, fence.fd), deadline, "the earliest deadline is kept");
+      assert.equal(getSwSyncDeadline(timeline.file, fence.fd), null, "no deadline yet (ENOENT)");
+      setDeadline(fence.file, deadline);
+      assert.equal(getSwSyncDeadline(timeline.file, fence.fd), deadline);
+      setDeadline(fence.file, deadline + 1_000_000n);
+      assert.equal(getSwSyncDeadline(timeline.file, fence.fd), deadline, "the earliest deadline is kept");
     } else {
       for (
-        const call of [() => setDeadline(fence.fd, deadline), () => getSwSyncDeadline(timeline.fd, fence.fd)]
+        const call of [
+          () => setDeadline(fence.file, deadline),
+          () => getSwSyncDeadline(timeline.file, fence.fd),
+        ]
       ) {
         assert.throws(call, (error: unknown) => {
           assert.ok(error instanceof DeadlineUnsupportedError, String(error));
