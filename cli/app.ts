@@ -16,6 +16,7 @@ import { mapCommand } from "./routes/map.ts";
 import { smokeCommand } from "./routes/smoke.ts";
 import { statCommand } from "./routes/stat.ts";
 import { syncCommand } from "./routes/sync.ts";
+import { traceCommand } from "./routes/trace.ts";
 import { text } from "./text.ts";
 import { exitCodeOf } from "./errors.ts";
 
@@ -32,6 +33,7 @@ const routes = buildRouteMap({
     "fence-wait": fenceWaitCommand,
     fence: fenceRoutes,
     stat: statCommand,
+    trace: traceCommand,
     smoke: smokeCommand,
     bench: benchCommand,
   },

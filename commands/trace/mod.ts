@@ -3,13 +3,17 @@
  * the kernel has them) in a private tracefs instance for `--duration` or until Ctrl-C/SIGTERM, and prints a
  * summary per timeline (`--json`: one document), with `--events` one line per event as it happens.
  *
- * Written against the small {@link TraceContext} so that it can be wired to the CLI's context at merge: the
- * CLI passes its stdout/stderr writers and `interrupt()` signal, and maps {@link TraceError} to its error
- * classes (exit 1 runtime, 2 usage). The instance is removed on every path out of {@link trace}: duration
- * over, abort, and errors (`using`).
+ The engine, {@link trace}, runs against the small {@link TraceContext} (two writers and an abort signal), so
+ * kernel tests and the benchmark can run it in-process; {@link traceCommand} is the CLI's body, which hands it
+ * the context's streams and `interrupt()` signal. Failures are the toolkit's errors: {@link UsageError}
+ * (exit 2) for bad flags, {@link CliError} (exit 1) for no root, no tracefs, a failed write. The instance is
+ * removed on every path out of {@link trace}: duration over, abort (Ctrl-C, SIGTERM: exit 0 with the
+ * summary), and errors (`using`).
  * @module
  */
 
+import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
+import { CliError, UsageError } from "../toolkit/errors.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { geteuid } from "../../ffi/fd.ts";
 import { processCpuMs } from "../../ffi/libc.ts";
@@ -64,18 +68,6 @@ export interface TraceFlags {
   readonly bufferKb?: number | undefined;
 }
 
-/** A failure with its exit status: 1 runtime (no root, no tracefs), 2 usage. */
-export class TraceError extends Error {
-  /** The exit status. */
-  readonly exitCode: 1 | 2;
-  /** Makes the error. */
-  constructor(message: string, exitCode: 1 | 2 = 1, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TraceError";
-    this.exitCode = exitCode;
-  }
-}
-
 /** What a recording produced (also what kernel tests and the benchmark look at). */
 export interface TraceResult {
   /** The JSON document (also what the human summary shows). */
@@ -86,39 +78,38 @@ export interface TraceResult {
 
 function checkFlags(flags: TraceFlags): void {
   if (flags.duration !== undefined && !(flags.duration > 0)) {
-    throw new TraceError(`Invalid --duration ${flags.duration} ms: expected more than 0`, 2);
+    throw new UsageError(`Invalid --duration ${flags.duration} ms: expected more than 0`);
   }
   if (flags.pid !== undefined && !(Number.isInteger(flags.pid) && flags.pid > 0)) {
-    throw new TraceError(`Invalid --pid ${flags.pid}: expected a positive integer`, 2);
+    throw new UsageError(`Invalid --pid ${flags.pid}: expected a positive integer`);
   }
-  if (flags.driver === "") throw new TraceError("Invalid --driver: empty name", 2);
-  if (flags.timeline === "") throw new TraceError("Invalid --timeline: empty name", 2);
+  if (flags.driver === "") throw new UsageError("Invalid --driver: empty name");
+  if (flags.timeline === "") throw new UsageError("Invalid --timeline: empty name");
   if (flags.bufferKb !== undefined && !(Number.isInteger(flags.bufferKb) && flags.bufferKb > 0)) {
-    throw new TraceError(`Invalid buffer size ${flags.bufferKb} KiB: expected a positive integer`, 2);
+    throw new UsageError(`Invalid buffer size ${flags.bufferKb} KiB: expected a positive integer`);
   }
 }
 
-/** Turns the errors of finding and making the instance into one-line {@link TraceError}s. */
+/** Needing root, for messages. */
+const ROOT_HINT = "run it as root (sudo)";
+
+/** Turns the errors of finding and making the instance into one-line {@link CliError}s (exit 1). */
 function openInstance(bufferKb: number | undefined): TraceInstance {
-  if (geteuid() !== 0) {
-    throw new TraceError("dmabuf trace needs root: tracefs is root-only (run it with sudo)");
-  }
+  if (geteuid() !== 0) throw new CliError("trace needs root: tracefs is root-only", { hint: ROOT_HINT });
   try {
     const root = findTracefs();
     removeStaleInstances(root);
     return TraceInstance.create({ root, bufferSizeKb: bufferKb });
   } catch (error) {
-    if (error instanceof TracefsUnavailableError) throw new TraceError(error.message, 1, { cause: error });
+    if (error instanceof TracefsUnavailableError) throw new CliError(error.message, { cause: error });
     if (error instanceof SyscallError && (error.is("EACCES") || error.is("EPERM"))) {
-      throw new TraceError(`dmabuf trace needs root: ${error.message}`, 1, { cause: error });
+      throw new CliError(`trace needs root: ${error.message}`, { hint: ROOT_HINT, cause: error });
     }
     if (error instanceof SyscallError && error.is("ENODEV")) {
-      throw new TraceError(`Cannot use tracefs: ${error.message} (${TRACING_REQUIREMENT})`, 1, {
-        cause: error,
-      });
+      throw new CliError(`Cannot use tracefs: ${error.message} (${TRACING_REQUIREMENT})`, { cause: error });
     }
     if (error instanceof SyscallError) {
-      throw new TraceError(`Cannot make a tracefs instance: ${error.message}`, 1, { cause: error });
+      throw new CliError(`Cannot make a tracefs instance: ${error.message}`, { cause: error });
     }
     throw error;
   }
@@ -131,7 +122,8 @@ function stoppedBy(signal: AbortSignal): RecordingInfo["stoppedBy"] {
 
 /**
  * Records, summarises and writes the report; returns the result. Ctrl-C/SIGTERM end the recording normally.
- * @throws {TraceError} for usage errors (exit 2) and runtime failures (exit 1), with one-line messages
+ * @throws {UsageError} for bad flags (exit 2)
+ * @throws {CliError} for runtime failures (exit 1: no root, no tracefs, the report not written)
  */
 export async function trace(context: TraceContext, flags: TraceFlags): Promise<TraceResult> {
   checkFlags(flags);
@@ -169,13 +161,9 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
   try {
     instance.remove();
   } catch (error) {
-    throw new TraceError(
-      `Cannot remove the tracefs instance ${instance.path}: ${(error as Error).message}`,
-      1,
-      {
-        cause: error,
-      },
-    );
+    throw new CliError(`Cannot remove the tracefs instance ${instance.path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const info: RecordingInfo = {
     startedAt: startedAt.toISOString(),
@@ -190,14 +178,17 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
   };
   const summary = model.summary();
   const doc = traceJson(info, summary);
-  const report = flags.json ? JSON.stringify(doc, null, 2) + "\n" : renderSummary(info, summary);
+  // With --events --json, stdout is JSON Lines: the events, then the summary on one line too.
+  const report = flags.json
+    ? JSON.stringify(doc, null, flags.events && flags.output === undefined ? undefined : 2) + "\n"
+    : renderSummary(info, summary);
   if (flags.output === undefined) {
     context.stdout.write(report);
   } else {
     try {
       Deno.writeTextFileSync(flags.output, report);
     } catch (error) {
-      throw new TraceError(`Cannot write ${flags.output}: ${(error as Error).message}`, 1, { cause: error });
+      throw new CliError(`Cannot write ${flags.output}: ${(error as Error).message}`, { cause: error });
     }
     context.stderr.write(
       `Trace summary written to ${flags.output}: ${summary.events} events, ${summary.timelines.length} timeline(s)\n`,
@@ -206,20 +197,34 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
   return { doc, cpuMs };
 }
 
+/** Flags of the `dmabuf trace` command line (the engine's {@link TraceFlags} plus `--verbose`, `--color`). */
+export interface TraceCommandFlags extends CommonFlags {
+  /** `--duration`: record for this many ms; undefined: until Ctrl-C or SIGTERM. */
+  readonly duration?: number;
+  /** `--driver`: only this fence driver. */
+  readonly driver?: string;
+  /** `--timeline`: only this timeline name. */
+  readonly timeline?: string;
+  /** `--pid`: only timelines this process touched. */
+  readonly pid?: number;
+  /** `--events`: one line (with `--json`, one JSON object) per event as it happens. */
+  readonly events: boolean;
+  /** `--output`: the summary goes to this file, a one-line note to stderr. */
+  readonly output?: string;
+}
+
 /**
- * Runs {@link trace} and turns its outcome into an exit status, writing a failure as one line on stderr (no
- * stack): the behaviour the CLI route will have.
+ * `dmabuf trace`: {@link trace} on the CLI's streams, ended by `--duration` or Ctrl-C/SIGTERM (both exit 0
+ * with the summary).
  */
-export async function traceCommand(context: TraceContext, flags: TraceFlags): Promise<number> {
-  try {
-    await trace(context, flags);
-    return 0;
-  } catch (error) {
-    if (error instanceof TraceError) {
-      context.stderr.write(`dmabuf trace: ${error.message}\n`);
-      return error.exitCode;
-    }
-    context.stderr.write(`dmabuf trace: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+export async function traceCommand(this: DmabufContext, flags: TraceCommandFlags): Promise<void> {
+  await trace({ stdout: this.io.stdout, stderr: this.io.stderr, signal: this.interrupt() }, {
+    duration: flags.duration,
+    driver: flags.driver,
+    timeline: flags.timeline,
+    pid: flags.pid,
+    events: flags.events,
+    json: flags.json,
+    output: flags.output,
+  });
 }

@@ -9,14 +9,14 @@
  * One storm cycle is create fence → `SW_SYNC_IOC_INC` → close, i.e. four events (dma_fence_init,
  * sync_timeline, dma_fence_signaled, dma_fence_destroy). The storm runs in this process for SECONDS (default
  * 5) three times: untraced, while a `dmabuf trace` process records, and untraced again; the tracer is a
- * separate process (tests/kernel/trace_entry.ts) so that its CPU time (getrusage, reported in its JSON) is its
+ * separate process (`cli/dmabuf trace --json`) so that its CPU time (getrusage, reported in its JSON) is its
  * own. Printed: cycles/s of each run, the traced/untraced ratio (the kernel's tracepoint cost plus CPU competition
  * with the reader), events the reader parsed per second, events the kernel dropped (`[LOST n EVENTS]`), and
  * the reader's CPU time as a share of one CPU and per 1000 events. Not a test: numbers to read.
  */
 import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
+import { CLI_PATH } from "../run_cli.ts";
 
-const ENTRY = new URL("../kernel/trace_entry.ts", import.meta.url).pathname;
 const seconds = Number(Deno.args[0] ?? "5");
 const EVENTS_PER_CYCLE = 4;
 
@@ -56,8 +56,9 @@ const out = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(lin
 storm(300); // warm-up: JIT and first-use costs out of the measured runs
 const before = storm(seconds * 1000);
 
-const tracer = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", "--no-check", ENTRY, "--json"],
+// cli/dmabuf execs Deno, so the child's pid is the tracer's (and its instance's name).
+const tracer = new Deno.Command(CLI_PATH, {
+  args: ["trace", "--json"],
   stdin: "null",
   stdout: "piped",
   stderr: "piped",

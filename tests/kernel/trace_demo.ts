@@ -8,18 +8,17 @@
  * A stand-in renderer (a sw_sync timeline) finishes frames every ~16 ms, except frame 5, which takes 400 ms;
  * frame 5's fence is also the write fence of a system-heap buffer that a second process maps for reading
  * (`dmabuf sync --start --read`: DMA_BUF_IOCTL_SYNC waits in the kernel), and frame 9 is never finished.
- * `dmabuf trace --events` (tests/kernel/trace_entry.ts until the CLI route exists) records it all.
+ * `dmabuf trace --events` (cli/dmabuf, which execs Deno: its pid names the instance) records it all.
  */
 import { DmaHeap } from "../../ffi/dma_heap.ts";
 import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
 import { CLI_PATH } from "../run_cli.ts";
 
-const ENTRY = new URL("./trace_entry.ts", import.meta.url).pathname;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const args = Deno.args.length > 0 ? Deno.args : ["--events"];
 
-const tracer = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", "--no-check", ENTRY, ...args],
+const tracer = new Deno.Command(CLI_PATH, {
+  args: ["trace", ...args],
   stdin: "null",
   stdout: "inherit",
   stderr: "inherit",

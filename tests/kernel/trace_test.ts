@@ -4,8 +4,8 @@
  * tracing state untouched (also after SIGINT and SIGTERM of a trace process), the unprivileged failure, and
  * deadlines (set and read back on 6.8+, ENOTTY named as "needs 6.8" before).
  *
- * The command body runs in-process; processes are spawned (tests/kernel/trace_entry.ts until the CLI route
- * exists) only for signals, exit codes and another uid. If tracefs is not mounted the tests mount it at
+ * The command body runs in-process; `cli/dmabuf trace` is spawned only for signals, exit codes and another
+ * uid. If tracefs is not mounted the tests mount it at
  * /sys/kernel/tracing themselves (the VM's init mounts only debugfs).
  */
 import assert from "node:assert/strict";
@@ -22,7 +22,6 @@ import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
 import { CLI_PATH } from "../run_cli.ts";
 import { hwTest, type Need, needs } from "./hw.ts";
 
-const ENTRY = new URL("./trace_entry.ts", import.meta.url).pathname;
 const TRACEFS = "/sys/kernel/tracing";
 /** How long a spawned Deno process gets to start (3–4 s each under TCG). */
 const START_LIMIT_MS = 60_000;
@@ -194,12 +193,13 @@ hwTest({
   },
 });
 
-/** Spawns the trace entry, waits until its instance exists, sends `signal`, returns exit code and output. */
+/** Spawns `dmabuf trace --json`, waits until its instance exists, sends `signal`, returns exit code and output. */
 async function signalled(
   signal: "SIGINT" | "SIGTERM",
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", ENTRY, "--json"],
+  // cli/dmabuf execs Deno, so the child's pid is the tracer's (and its instance's name).
+  const child = new Deno.Command(CLI_PATH, {
+    args: ["trace", "--json"],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -238,7 +238,7 @@ hwTest({
 });
 
 hwTest({
-  name: "trace as uid 65534: exit 1 with one line saying root is needed",
+  name: "dmabuf trace as uid 65534: exit 1 with one line saying root is needed",
   needs: [tracefs],
   fn: async () => {
     const { code, stdout, stderr } = await new Deno.Command("setpriv", {
@@ -248,12 +248,11 @@ hwTest({
         "--regid",
         "65534",
         "--clear-groups",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--no-check",
-      ]
-        .concat([ENTRY, "--duration", "1s"]),
+        CLI_PATH,
+        "trace",
+        "--duration",
+        "1s",
+      ],
       env: { DENO_DIR: "/tmp/deno-65534", HOME: "/tmp" },
       stdin: "null",
     }).output();
@@ -262,7 +261,7 @@ hwTest({
     assert.equal(new TextDecoder().decode(stdout), "");
     assert.match(
       message,
-      /^dmabuf trace: dmabuf trace needs root: tracefs is root-only \(run it with sudo\)\n$/,
+      /^dmabuf: trace needs root: tracefs is root-only; run it as root \(sudo\)\n$/,
     );
   },
 });
