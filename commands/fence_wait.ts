@@ -1,13 +1,15 @@
 /**
  * `dmabuf fence-wait`: waits on a sync_file, or on a dma-buf's implicit fences (through an exported
  * sync_file, or `poll` on the buffer where the kernel lacks `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`), with a timeout
- * and a prompt Ctrl-C, and says what it waited on.
+ * and a prompt Ctrl-C, and says what it waited on. `--deadline` first sets a deadline hint on the sync_file
+ * (`SYNC_IOC_SET_DEADLINE`, Linux 6.8+; older kernels get a warning and the wait goes on).
  * @module
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError, ExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
 import { formatDuration, type Output } from "./toolkit/output.ts";
+import { DEADLINE_KERNEL, DeadlineUnsupportedError, setDeadlineIn } from "../ffi/deadline.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { PollEvents } from "../ffi/fd.ts";
 import { waitForEvents, type WaitOutcome } from "../ffi/fence_wait.ts";
@@ -35,6 +37,8 @@ export interface FenceWaitFlags extends CommonFlags, BufferSelectFlags {
   readonly poll: boolean;
   /** Give up after this many ms. */
   readonly timeout?: number;
+  /** Before waiting, set a deadline this many ms from now on the sync_file (6.8+). */
+  readonly deadline?: number;
 }
 
 /** How the wait ended, for JSON: `signalled`, `error` (signalled with an error status), `timeout`, `interrupted`. */
@@ -66,6 +70,8 @@ export interface FenceWaitJson {
   elapsedMs: number;
   /** `--timeout` in ms, or null for none. */
   timeoutMs: number | null;
+  /** The deadline set (absolute CLOCK_MONOTONIC ns), or null: no `--deadline`, or the kernel has none (< 6.8). */
+  deadlineNs: bigint | null;
   /** The sync_file after the wait (per-fence status and timestamps); null for the poll method. */
   syncFile: SyncFileJson | null;
 }
@@ -77,6 +83,9 @@ function resultOf(outcome: WaitOutcome, state: SyncFileState | null): WaitResult
 }
 
 function checkFlags(flags: FenceWaitFlags): void {
+  if (flags.deadline !== undefined && flags.poll) {
+    throw new UsageError("--deadline needs a sync_file to set it on: not with --poll");
+  }
   if (!flags.dmabuf) {
     const stray = (["read", "write", "poll"] as const).find((name) => flags[name]);
     if (stray !== undefined) throw new UsageError(`--${stray} applies to --dmabuf only`);
@@ -85,6 +94,23 @@ function checkFlags(flags: FenceWaitFlags): void {
         "fence-wait needs --fd N (a sync_file), or --dmabuf with a buffer (--fd N, --pid P --fd N)",
       );
     }
+  }
+}
+
+/**
+ * `--deadline`: sets it on the sync_file about to be waited on and returns it (absolute ns), or null when not
+ * asked or the kernel is older than 6.8 (then a warning, once: the wait goes on without it).
+ */
+function applyDeadline(out: Output, syncFile: SyncFile, deadlineMs: number | undefined): bigint | null {
+  if (deadlineMs === undefined) return null;
+  try {
+    return setDeadlineIn(syncFile.file, BigInt(Math.round(deadlineMs * 1e6)));
+  } catch (error) {
+    if (!(error instanceof DeadlineUnsupportedError)) throw error;
+    out.warn(
+      `--deadline ignored: fence deadlines need Linux ${DEADLINE_KERNEL} or later (${error.cause.message})`,
+    );
+    return null;
   }
 }
 
@@ -97,6 +123,7 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
   if (!flags.dmabuf) {
     const selection = { fd: flags.fd!, pid: flags.pid };
     using syncFile = openSyncFile(selection);
+    const deadlineNs = applyDeadline(out, syncFile, flags.deadline);
     const outcome = await syncFile.wait(options);
     const target: WaitTarget = {
       kind: "sync_file",
@@ -111,6 +138,7 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
       method: "sync_file",
       outcome,
       state: syncFile.info(),
+      deadlineNs,
       flags,
     });
     return;
@@ -132,17 +160,19 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
     } catch (error) {
       if (!(error instanceof SyscallError && error.is("ENOTTY"))) throw error;
       out.note(`dmabuf: ${EXPORT_SYNC_FILE_MISSING}: waiting with poll on the dma-buf instead`);
+      if (flags.deadline !== undefined) out.warn("--deadline ignored: no sync_file to set it on (poll)");
     }
   }
   if (exported !== null) {
     using syncFile = exported;
+    const deadlineNs = applyDeadline(out, syncFile, flags.deadline);
     const outcome = await syncFile.wait(options);
-    report(out, { target, label, method: "sync_file", outcome, state: syncFile.info(), flags });
+    report(out, { target, label, method: "sync_file", outcome, state: syncFile.info(), deadlineNs, flags });
     return;
   }
   const events = access === "read" ? PollEvents.POLLIN : PollEvents.POLLOUT;
   const outcome = await waitForEvents({ fd: buffer.fd, events, label }, options);
-  report(out, { target, label, method: "poll", outcome, state: null, flags });
+  report(out, { target, label, method: "poll", outcome, state: null, deadlineNs: null, flags });
 }
 
 interface Report {
@@ -151,6 +181,7 @@ interface Report {
   method: "sync_file" | "poll";
   outcome: WaitOutcome;
   state: SyncFileState | null;
+  deadlineNs: bigint | null;
   flags: FenceWaitFlags;
 }
 
@@ -164,6 +195,7 @@ function report(out: Output, report: Report): void {
       result,
       elapsedMs: Math.round(outcome.elapsedMs * 1000) / 1000,
       timeoutMs: flags.timeout ?? null,
+      deadlineNs: report.deadlineNs,
       syncFile: state === null ? null : syncFileJson(state),
     };
     out.data(document);
@@ -176,6 +208,13 @@ function report(out: Output, report: Report): void {
       interrupted: out.yellow("interrupted"),
     };
     out.line(`${label}: ${words[result]} after ${formatDuration(outcome.elapsedMs)}${how}`);
+    if (report.deadlineNs !== null) {
+      out.line(
+        `deadline: ${
+          formatDuration(flags.deadline!)
+        } after the start (CLOCK_MONOTONIC ${report.deadlineNs} ns)`,
+      );
+    }
     if (state !== null) renderSyncFile(out, { title: "sync_file", state });
   }
   const waited = formatDuration(outcome.elapsedMs);
