@@ -1,6 +1,13 @@
 import { buildCommand, buildRouteMap } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseDuration, parseFdNumber, parsePid, parseSeqno } from "../../commands/toolkit/parse.ts";
+import {
+  parseDuration,
+  parseFdNumber,
+  parseNanoseconds,
+  parsePid,
+  parseSeqno,
+} from "../../commands/toolkit/parse.ts";
+import type { FenceDeadlineFlags } from "../../commands/fence/deadline.ts";
 import type { FenceExportFlags } from "../../commands/fence/export.ts";
 import type { FenceImportFlags } from "../../commands/fence/import.ts";
 import type { FenceInfoFlags } from "../../commands/fence/info.ts";
@@ -61,14 +68,60 @@ const infoCommand = buildCommand<FenceInfoFlags, [], DmabufContext>({
     brief: "Show a sync_file's fences (SYNC_IOC_FILE_INFO) without waiting",
     fullDescription: [
       "Prints the sync_file's name and overall status, and per fence the driver, timeline, status (active,",
-      "signalled, or an error such as -ENOENT) and when it signalled. --json: {fd, pid, name, status, state,",
-      "error, fences [{driver, timeline, status, state, error, flags, timestampNs}]}.",
+      "signalled, or an error such as -ENOENT) and when it signalled. For a single sw_sync fence it also shows",
+      "the deadline set on it (fence deadline, fence-wait --deadline), read with SW_SYNC_GET_DEADLINE (6.8+;",
+      "needs sw_sync's debugfs file, so root). --json: {fd, pid, name, status, state, error, fences [{driver,",
+      "timeline, status, state, error, flags, timestampNs}], deadlineNs} — deadlineNs is CLOCK_MONOTONIC ns,",
+      "or null when none is set or it cannot be known (not one sw_sync fence, kernel before 6.8, no sw_sync).",
       "",
       "Examples:",
       "  dmabuf fence sw-sync --seqno 1 --exec -- dmabuf fence info --fd 3",
       "  dmabuf fence info --pid 1234 --fd 7 --json",
       "",
       "Exit status: 0; 1 fd not open, not a sync_file, process not reachable; 2 usage error.",
+    ].join("\n"),
+  },
+});
+
+const deadlineCommand = buildCommand<FenceDeadlineFlags, [], DmabufContext>({
+  loader: async () => (await import("../../commands/fence/deadline.ts")).fenceDeadline,
+  parameters: {
+    flags: {
+      ...commonFlags,
+      fd: syncFileFd,
+      pid: syncFilePid,
+      in: {
+        kind: "parsed",
+        parse: parseDuration,
+        optional: true,
+        placeholder: "DURATION",
+        brief: "The deadline DURATION from now (16ms, 1s)",
+      },
+      at: {
+        kind: "parsed",
+        parse: parseNanoseconds,
+        optional: true,
+        placeholder: "NS",
+        brief: "The deadline at CLOCK_MONOTONIC time NS (as in sync_file timestamps and vblank events)",
+      },
+    },
+  },
+  docs: {
+    brief: "Set a deadline hint on a sync_file (SYNC_IOC_SET_DEADLINE, Linux 6.8+)",
+    fullDescription: [
+      "Tells the drivers of the sync_file's fences (--fd N, or --pid P --fd N) that the result is wanted by",
+      "a time: --in DURATION from now, or --at NS on CLOCK_MONOTONIC (exactly one). A hint: drivers with",
+      "set_deadline (e.g. msm, i915's waitboost) may clock up; others ignore it; the earliest deadline set on a",
+      "fence is kept. sw_sync records it, and fence info shows it back. --json: {fd, pid, deadlineNs, setAtNs}",
+      "(CLOCK_MONOTONIC ns).",
+      "",
+      "Examples:",
+      "  dmabuf fence sw-sync --seqno 1 --exec -- sh -c 'dmabuf fence deadline --fd 3 --in 16ms &&",
+      "    dmabuf fence info --fd 3'",
+      "  dmabuf fence deadline --pid 1234 --fd 7 --at 5123000000",
+      "",
+      "Exit status: 0 set; 1 kernel before 6.8 (ENOTTY), fd not a sync_file, process not reachable; 2 usage",
+      "error (neither or both of --in and --at).",
     ].join("\n"),
   },
 });
@@ -241,10 +294,11 @@ const swSyncCommand = buildCommand<SwSyncFlags, string[], DmabufContext>({
 export const fenceRoutes = buildRouteMap({
   routes: {
     info: infoCommand,
+    deadline: deadlineCommand,
     export: exportCommand,
     import: importCommand,
     merge: mergeCommand,
     "sw-sync": swSyncCommand,
   },
-  docs: { brief: "Export, import, merge, inspect sync_files; sw_sync test fences" },
+  docs: { brief: "Export, import, merge, inspect sync_files, set deadlines; sw_sync test fences" },
 });

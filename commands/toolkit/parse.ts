@@ -163,3 +163,13 @@ export function parseSeqno(input: string): number {
   }
   return Number(text);
 }
+
+/** Parses a CLOCK_MONOTONIC time in ns (`--at`), a u64. @throws {UsageError} */
+export function parseNanoseconds(input: string): bigint {
+  if (!/^\d+$/.test(input.trim())) {
+    throw new UsageError(`Invalid time "${input}": expected nanoseconds, a non-negative integer`);
+  }
+  const ns = BigInt(input.trim());
+  if (ns > 0xffff_ffff_ffff_ffffn) throw new UsageError(`Invalid time "${input}": more than 64 bits`);
+  return ns;
+}
