@@ -302,3 +302,79 @@ hwTest({
     }
   },
 });
+
+/** Runs `dmabuf fence sw-sync --seqno 1 <sw-sync args> --exec -- sh -c SCRIPT` (the fence is fd 3, `$D` the CLI). */
+async function withSwSyncFence(
+  swSyncArgs: string[],
+  script: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(CLI_PATH, {
+    args: ["fence", "sw-sync", "--seqno", "1", ...swSyncArgs, "--exec", "--", "sh", "-c", script],
+    env: { D: CLI_PATH },
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+hwTest({
+  name:
+    `dmabuf fence deadline --at NS then fence info --json reads it back on 6.8+; exit 1 naming 6.8 before (this: ${Deno.osRelease()})`,
+  needs: [needs.swSync],
+  fn: async () => {
+    const at = monotonicNowNs() + 60_000_000_000n;
+    const run = await withSwSyncFence(
+      [],
+      `"$D" fence deadline --fd 3 --at ${at} && "$D" fence info --fd 3 --json`,
+    );
+    if (kernelAtLeast(6, 8)) {
+      assert.equal(run.code, 0, run.stderr);
+      const [setLine, ...info] = run.stdout.split("\n");
+      assert.match(setLine!, new RegExp(`^sync_file fd 3: deadline set at CLOCK_MONOTONIC ${at} ns \\(in `));
+      assert.equal(JSON.parse(info.join("\n")).deadlineNs, Number(at));
+    } else {
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(
+        run.stderr,
+        /^dmabuf: Cannot set a deadline on sync_file fd 3: fence deadlines need Linux 6\.8 or later \(ENOTTY\)\n/,
+      );
+    }
+  },
+});
+
+hwTest({
+  name:
+    `dmabuf fence-wait --deadline sets it and waits on 6.8+; warns once naming 6.8 and waits anyway before (this: ${Deno.osRelease()})`,
+  needs: [needs.swSync],
+  fn: async () => {
+    const run = await withSwSyncFence(
+      ["--inc-after", "2s"],
+      `"$D" fence-wait --fd 3 --deadline 1s --json`,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.result, "signalled");
+    const warnings = run.stderr.split("\n").filter((line) => line.includes("--deadline"));
+    if (kernelAtLeast(6, 8)) {
+      assert.equal(typeof doc.deadlineNs, "number");
+      assert.deepEqual(warnings, []);
+    } else {
+      assert.equal(doc.deadlineNs, null);
+      assert.equal(warnings.length, 1, run.stderr);
+      assert.match(
+        warnings[0]!,
+        /^dmabuf: warning: --deadline ignored: fence deadlines need Linux 6\.8 or later \(/,
+      );
+    }
+  },
+});
+
+hwTest({
+  name: `dmabuf fence info --json: deadlineNs null while none is set (this: ${Deno.osRelease()})`,
+  needs: [needs.swSync],
+  fn: async () => {
+    const run = await withSwSyncFence([], `"$D" fence info --fd 3 --json`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).deadlineNs, null);
+  },
+});
