@@ -1,5 +1,5 @@
 /**
- * The "Why is my frame late?" walk-through of commands/trace/README-draft.md, reproducible in the test VM:
+ * The "Why is my frame late?" walk-through in README.md, reproducible in the test VM:
  *
  * ```sh
  * deno task vm -- deno run -A tests/kernel/trace_demo.ts
