@@ -23,8 +23,8 @@
  * @module
  */
 
-import type { CheckResult, CheckStatus, Report } from "../report_format.ts";
-import type { BenchReport, Side } from "../bench.ts";
+import type { CheckResult, CheckStatus, Report } from "../smoke/report_format.ts";
+import type { BenchReport, Side } from "../bench/model.ts";
 import { checkPart, safeName, textLines, UniqueNames } from "./names.ts";
 
 /** `lava-test-case --result` values this tool uses. */

@@ -4,7 +4,7 @@
  * mapped to safe characters.
  * @module
  */
-import type { CheckResult, Report } from "../../../commands/report_format.ts";
+import type { CheckResult, Report } from "../../../commands/smoke/report_format.ts";
 
 /** A passing check; `overrides` sets the rest. */
 export function result(overrides: Partial<CheckResult> & Pick<CheckResult, "id" | "group">): CheckResult {

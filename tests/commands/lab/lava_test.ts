@@ -16,8 +16,8 @@ import {
   testCaseSignal,
   testSetStart,
 } from "../../../commands/lab/lava.ts";
-import type { BenchReport, MeasurementResult } from "../../../commands/bench.ts";
-import { summarize } from "../../../commands/report_format.ts";
+import type { BenchReport, MeasurementResult } from "../../../commands/bench/model.ts";
+import { summarize } from "../../../commands/smoke/report_format.ts";
 import { MIXED } from "./fixtures.ts";
 import { dispatcherRead } from "./lava_dispatcher.ts";
 
