@@ -13,15 +13,13 @@ import { text } from "../../../cli/text.ts";
 import {
   dmaBufSource,
   type FrameSource,
-  type ImageFlags,
-  imageFlags,
-  imageHelpLines,
   imageRequest,
   readImage,
   reportImage,
   type SyncableBuffer,
   writeImage,
 } from "../../../commands/image/map_image.ts";
+import { type ImageFlags, imageFlags, imageHelpLines } from "../../../commands/image/flags.ts";
 import { decodePng, pixelRows } from "./png_decode.ts";
 
 /** A YUYV 4x2 frame: black, white, 75% grey pairs; the bytes around it are 0xee. */
