@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "../../cli/errors.ts";
+import { UsageError } from "../toolkit/errors.ts";
 import { findFormat, formatHelpLines, FrameError } from "./fourcc.ts";
 import { YUV_RANGES, type YuvRange } from "./convert.ts";
 

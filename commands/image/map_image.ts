@@ -2,23 +2,13 @@
  * `dmabuf map SELECT --image FILE --fourcc F --width W --height H [--stride S] [--offset O] [--range R]`: the
  * map-side glue that reads one frame from a buffer inside a `DMA_BUF_IOCTL_SYNC` READ bracket and writes it
  * as a PNG. It works on any {@link FrameSource} (a size and a read), so it is tested without a kernel; a
- * dma-buf becomes one through {@link dmaBufSource}.
- *
- * Wiring into `dmabuf map` (route and command), in order:
- * ```ts
- * // cli/routes/map.ts: flags: { ...imageFlags } and imageHelpLines() in fullDescription, from ./flags.ts
- * // commands/map.ts, first in map():
- * const image = imageRequest(flags);          // usage errors before any buffer is touched
- * if (image !== undefined) {
- *   using buffer = selectBuffer(flags);
- *   return reportImage(this.output(flags), writeImage(dmaBufSource(buffer, { sync: !flags.noSync }), image));
- * }
- * ```
+ * dma-buf becomes one through {@link dmaBufSource}. `commands/map.ts` calls {@link imageRequest} first, so
+ * usage errors come before any buffer is touched; `cli/routes/map.ts` spreads the flag specs of `./flags.ts`.
  * @module
  */
 
-import { CliError, UsageError } from "../../cli/errors.ts";
-import { formatBytes, type Output } from "../../cli/output.ts";
+import { CliError, UsageError } from "../toolkit/errors.ts";
+import { formatBytes, type Output } from "../toolkit/output.ts";
 import { FrameError } from "./fourcc.ts";
 import type { YuvRange } from "./convert.ts";
 import { frameFits, frameToPng, requestLayout } from "./image.ts";
@@ -106,14 +96,15 @@ export interface FrameSource {
 /** The parts of a dma-buf {@link dmaBufSource} uses (`DmaBuf` has them). */
 export interface SyncableBuffer {
   size(): number;
-  sync(phase: "start" | "end", access: "read"): void;
+  /** `DMA_BUF_SYNC_START` now, `DMA_BUF_SYNC_END` when the result is disposed (see `DmaBuf.beginCpuAccess`). */
+  beginCpuAccess(access: "read"): Disposable;
   map(): Disposable & { read(offset: number, length: number): Uint8Array };
 }
 
 /**
- * A dma-buf as a {@link FrameSource}: each read maps the buffer read-only and copies the range between
- * `DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ` and `DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ` (END even when the copy
- * throws), unless `sync` is false (`--no-sync`).
+ * A dma-buf as a {@link FrameSource}: each read maps the buffer read-only and copies the range inside a
+ * `DMA_BUF_SYNC_START`/`END` READ bracket (`DmaBuf.beginCpuAccess`; END even when the copy throws), unless
+ * `sync` is false (`--no-sync`).
  */
 export function dmaBufSource(buffer: SyncableBuffer, options: { sync: boolean }): FrameSource {
   return {
@@ -121,12 +112,8 @@ export function dmaBufSource(buffer: SyncableBuffer, options: { sync: boolean })
     read(offset: number, length: number): Uint8Array {
       using mapping = buffer.map();
       if (!options.sync) return mapping.read(offset, length);
-      buffer.sync("start", "read");
-      try {
-        return mapping.read(offset, length);
-      } finally {
-        buffer.sync("end", "read");
-      }
+      using _cpu = buffer.beginCpuAccess("read");
+      return mapping.read(offset, length);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { assertEquals, assertOk } from "../../assert.ts";
 import { parseDimension, parseFourcc } from "../../../commands/image/flags.ts";
-import { UsageError } from "../../../cli/errors.ts";
+import { UsageError } from "../../../commands/toolkit/errors.ts";
 import { assertThrows } from "../../assert.ts";
 
 Deno.test("flags.ts loads no PNG encoder or conversion body, so the map route can import it for --help", async () => {
@@ -12,7 +12,7 @@ Deno.test("flags.ts loads no PNG encoder or conversion body, so the map route ca
   assertOk(success);
   const graph: { modules: { specifier: string }[] } = JSON.parse(new TextDecoder().decode(stdout));
   const specifiers = graph.modules.map((m) => m.specifier);
-  // cli/errors.ts (and through it ffi/errno.ts, ffi/dma_buf.ts) the route loads already, via cli/parse.ts.
+  // tests/cli/layers_test.ts checks that it loads no ffi/ module either.
   assertEquals(specifiers.filter((s) => /fast-png|fflate|\/image\/(png|image|map_image)\.ts$/.test(s)), []);
 });
 

@@ -1,14 +1,19 @@
 /**
  * The `map --image` glue on fake buffers: flag checks, the one read of exactly the frame, the SYNC READ
- * bracket around it, the fit error (exit 2), the report, and a rehearsal of the wiring through stricli with
- * the real flag specs, so the route change at merge is known to parse.
+ * bracket around it, the fit error (exit 2), the report, and `map`'s wiring through stricli with the real
+ * flag specs over a fake buffer (the real `map --image` needs a kernel buffer: tests/kernel/map_image_test.ts).
  */
 import { buildApplication, buildCommand, buildRouteMap, run } from "@stricli/core";
 import { assertEquals, assertIncludes, assertThrows } from "../../assert.ts";
-import { UsageError } from "../../../cli/errors.ts";
-import { type CommonFlags, commonFlags, type DmabufContext, makeContext } from "../../../cli/context.ts";
+import { UsageError } from "../../../commands/toolkit/errors.ts";
+import {
+  type CommonFlags,
+  commonFlags,
+  type DmabufContext,
+  makeContext,
+} from "../../../commands/toolkit/context.ts";
 import { exitCodeOf } from "../../../cli/errors.ts";
-import { parseOffset } from "../../../cli/parse.ts";
+import { parseOffset } from "../../../commands/toolkit/parse.ts";
 import { text } from "../../../cli/text.ts";
 import {
   dmaBufSource,
@@ -105,13 +110,16 @@ Deno.test("readImage: a frame that does not fit is a usage error naming the numb
   assertEquals(source.reads, []);
 });
 
-/** A fake dma-buf that logs map, sync and read calls. */
+/** A fake dma-buf that logs map, CPU-access bracket and read calls. */
 function fakeBuffer(bytes: number[], failRead = false): SyncableBuffer & { log: string[] } {
   const log: string[] = [];
   return {
     log,
     size: () => bytes.length,
-    sync: (phase, access) => void log.push(`sync ${phase} ${access}`),
+    beginCpuAccess: (access) => {
+      log.push(`sync start ${access}`);
+      return { [Symbol.dispose]: () => void log.push(`sync end ${access}`) };
+    },
     map: () => {
       log.push("map");
       return {
