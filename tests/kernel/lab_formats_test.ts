@@ -13,7 +13,26 @@ import { dispatcherRead } from "../commands/lab/lava_dispatcher.ts";
 
 const NEEDS = [needs.systemHeap, needs.cmaHeap, needs.udmabuf, needs.bufinfo];
 
-const kunit = await findKunit();
+/**
+ * kunit.py of the kernel tree the VM was built from: the guest sees the host's root, and
+ * `DMABUF_VM_SELFTESTS` is `<cache>/<kernel>/selftests` beside that tree (`HOME` is a tmpfs in the guest, so
+ * {@link findKunit} would extract one from `/usr/src`, minutes under TCG). Elsewhere, {@link findKunit}.
+ */
+async function vmKunit(): Promise<string | null> {
+  const selftests = Deno.env.get("DMABUF_VM_SELFTESTS");
+  if (selftests !== undefined && selftests !== "") {
+    const path = `${selftests.replace(/\/[^/]*\/?$/, "")}/linux/tools/testing/kunit/kunit.py`;
+    try {
+      Deno.statSync(path);
+      return path;
+    } catch {
+      // Not there: fall back.
+    }
+  }
+  return await findKunit();
+}
+
+const kunit = await vmKunit();
 const kunitNeed: Need = { what: "kunit.py", missing: () => kunit === null ? KUNIT_MISSING : undefined };
 
 interface JsonReport {
