@@ -57,7 +57,8 @@ interface KunitGroup {
   test_cases: { name: string; status: string }[];
 }
 
-const KUNIT_STATUS: Record<string, string> = { SUCCESS: "pass", FAILURE: "fail", SKIPPED: "skip" };
+// kunit_json.py's _status_map.
+const KUNIT_STATUS: Record<string, string> = { PASS: "pass", FAIL: "fail", SKIP: "skip" };
 
 hwTest({
   name: "smoke --format ktap: kunit.py parse reads every check, no error, counts equal to --json's",
