@@ -1,6 +1,6 @@
 /**
  * `dmabuf map`: map a dma-buf and read, write, fill or verify a range of it inside a `DMA_BUF_IOCTL_SYNC`
- * bracket of the matching direction.
+ * bracket of the matching direction, or write one frame of it as a PNG (`--image`, see `image/map_image.ts`).
  * @module
  */
 
@@ -11,9 +11,11 @@ import type { Access, DmaBuf } from "../ffi/dma_buf.ts";
 import { formatPattern, type Pattern } from "../ffi/pattern.ts";
 import { selectBuffer } from "./buffer_select.ts";
 import type { BufferSelectFlags } from "./toolkit/flags.ts";
+import type { ImageFlags } from "./image/flags.ts";
+import { dmaBufSource, imageRequest, reportImage, writeImage } from "./image/map_image.ts";
 
 /** Flags of `dmabuf map`. */
-export interface MapFlags extends CommonFlags, BufferSelectFlags {
+export interface MapFlags extends CommonFlags, BufferSelectFlags, ImageFlags {
   /** Read the range: a hexdump on stdout, or raw bytes into `--out`. */
   readonly read: boolean;
   /** Start of the range in bytes. */
@@ -144,6 +146,11 @@ function readInput(path: string): Uint8Array {
 
 /** Maps the selected buffer and performs the action on the range. */
 export function map(this: DmabufContext, flags: MapFlags): void {
+  const image = imageRequest(flags);
+  if (image !== undefined) {
+    using buffer = selectBuffer(flags);
+    return reportImage(this.output(flags), writeImage(dmaBufSource(buffer, { sync: !flags.noSync }), image));
+  }
   const action = mapAction(flags);
   if (action !== "read" && flags.out !== undefined) throw new UsageError("--out goes with --read");
   const input = flags.write === undefined ? null : readInput(flags.write);

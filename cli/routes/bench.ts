@@ -40,6 +40,13 @@ export const benchCommand = buildCommand<BenchFlags, [], DmabufContext>({
         brief:
           "Build (gcc -O2 -pthread, cached in ~/.cache/dmabuf) and run the C reference; --no-reference skips it",
       },
+      format: {
+        kind: "enum",
+        values: ["human", "json", "lava"] as const,
+        optional: true,
+        brief:
+          "Output: human (default), json (same as --json), lava (LAVA signals: MEASUREMENT= in ns or MiB/s)",
+      },
     },
   },
   docs: {
@@ -62,6 +69,7 @@ export const benchCommand = buildCommand<BenchFlags, [], DmabufContext>({
       "  dmabuf bench",
       "  dmabuf bench --heap system --sizes 4K,64M --iterations 1000",
       "  dmabuf bench --json > bench.json",
+      "  dmabuf bench --format lava",
       "",
       "Exit status: 0 when every measurement ran; 1 when one failed (the error is shown in its cell) or there",
       "is no heap; 2 on a usage error.",

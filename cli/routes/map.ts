@@ -3,6 +3,7 @@ import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.
 import { parseOffset, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
 import type { MapFlags } from "../../commands/map.ts";
 import { bufferSelectFlags } from "../../commands/toolkit/flags.ts";
+import { imageFlags, imageHelpLines } from "../../commands/image/flags.ts";
 
 /** `dmabuf map`: map a dma-buf and read, write, fill or verify it. */
 export const mapCommand = buildCommand<MapFlags, [], DmabufContext>({
@@ -66,6 +67,7 @@ export const mapCommand = buildCommand<MapFlags, [], DmabufContext>({
         withNegated: false,
         brief: "Do not bracket the access with DMA_BUF_IOCTL_SYNC START/END",
       },
+      ...imageFlags,
     },
   },
   docs: {
@@ -79,17 +81,22 @@ export const mapCommand = buildCommand<MapFlags, [], DmabufContext>({
       "--out writes the whole range. Patterns are functions of the absolute buffer offset, so a range written",
       "by one process verifies in another.",
       "",
+      ...imageHelpLines(),
+      "",
       "Examples:",
       "  dmabuf alloc --size 1M --fill counter --exec -- dmabuf map --fd 3 --verify counter",
       "  dmabuf map --pid 1234 --fd 5 --read --offset 4K --length 64",
       "  dmabuf map --pid 1234 --fd 5 --fill random:7",
       "  dmabuf map --fd 3 --read --out frame.raw",
+      "  dmabuf map --pid 1234 --fd 5 --image frame.png --fourcc YUYV --width 640 --height 360",
       "",
       "--json: {action, fd, size, offset, length, synced} plus hex (read), out (read --out), from (write),",
-      "pattern (fill, verify), match and mismatch {offset, expected, actual} (verify).",
+      "pattern (fill, verify), match and mismatch {offset, expected, actual} (verify);",
+      "with --image: {path, width, height, stride, fourcc, offset, bytesRead, range, size}.",
       "",
       "Exit status: 0 success; 1 verify mismatch, fd not a dma-buf (says what it is), kernel errors;",
-      "2 usage error (range outside the buffer, two actions, no buffer selected).",
+      "2 usage error (range outside the buffer, two actions, no buffer selected, a frame that does not fit",
+      "in the buffer from --offset).",
     ].join("\n"),
   },
 });

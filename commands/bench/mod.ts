@@ -36,6 +36,7 @@ import {
   type Side,
 } from "./model.ts";
 import { BENCH_HEADERS, benchRows, formatNs } from "./render.ts";
+import { renderBenchLava } from "../lab/lava.ts";
 import { compare } from "./stats.ts";
 
 /** Sizes measured when `--sizes` is not given. */
@@ -64,6 +65,8 @@ export interface BenchFlags extends CommonFlags {
   readonly pattern?: Pattern;
   /** Whether to build and run the C reference (`--no-reference` to skip it). */
   readonly reference: boolean;
+  /** Output format; `json` is the same as `--json`, `lava` writes LAVA test signals. */
+  readonly format?: "human" | "json" | "lava";
 }
 
 function plans(targets: readonly SmokeTarget[], sizes: readonly number[], flags: BenchFlags): Plan[] {
@@ -90,7 +93,11 @@ function plans(targets: readonly SmokeTarget[], sizes: readonly number[], flags:
 
 /** Runs the benchmark. */
 export async function bench(this: DmabufContext, flags: BenchFlags): Promise<void> {
-  const out = this.output(flags);
+  if (flags.json && flags.format !== undefined && flags.format !== "json") {
+    throw new UsageError(`--json conflicts with --format ${flags.format}: give one of them`);
+  }
+  const format = flags.json ? "json" : flags.format ?? "human";
+  const out = this.output({ ...flags, json: format === "json" });
   const heapDir = flags.heapDir ?? HEAP_DIR;
   const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
   if (targets.length === 0) {
@@ -174,8 +181,10 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
   }
   progress("");
   if (stderr.isTerminal) stderr.write("\r\x1b[K");
-  if (out.json) {
+  if (format === "json") {
     out.data(report);
+  } else if (format === "lava") {
+    this.io.stdout.write(renderBenchLava(report));
   } else {
     out.line(
       `dmabuf bench on Linux ${report.kernel} (${report.arch}), ${report.iterations} iterations, pattern ${report.pattern}`,
@@ -196,7 +205,8 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
     )
   );
   if (failed) {
-    if (!out.json) out.note("dmabuf: some measurements failed: see the errors above");
+    // JSON and LAVA carry each failure themselves (an error field, a fail case).
+    if (format === "human") out.note("dmabuf: some measurements failed: see the errors above");
     throw new Exit(ExitCode.FAILURE);
   }
 }

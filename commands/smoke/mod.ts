@@ -1,6 +1,6 @@
 /**
  * `dmabuf smoke`: the board bring-up battery (see {@link smokeBattery}), reported for people or lab runners
- * (human, TAP 13, JUnit XML, JSON). Exits 0 only when no check failed.
+ * (human, TAP 13, JUnit XML, JSON, KTAP 1, LAVA signals). Exits 0 only when no check failed.
  * @module
  */
 
@@ -19,6 +19,8 @@ import {
   tapResult,
 } from "./report_format.ts";
 import type { ReportFormat } from "../toolkit/flags.ts";
+import { KtapStream } from "../lab/ktap.ts";
+import { LavaStream } from "../lab/lava.ts";
 
 /** Flags of `dmabuf smoke`. */
 export interface SmokeFlags extends CommonFlags {
@@ -81,13 +83,22 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   const start = performance.now();
   const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
   const checks = smokeBattery({ targets, heapDir });
-  // TAP on stdout is streamed: the plan is known before the first check, and a lab runner then sees each
-  // result as it happens, and everything up to the check that hung when a board hangs in the kernel.
-  const streamTap = format === "tap" && flags.output === undefined;
-  if (streamTap) this.io.stdout.write(tapHeader(checks.length));
+  // TAP, KTAP and LAVA on stdout are streamed: the plan is known before the first check, and a lab runner
+  // then sees each result as it happens, and everything up to the check that hung when a board hangs in the
+  // kernel.
+  const streamed = flags.output === undefined && (format === "tap" || format === "ktap" || format === "lava");
+  const ktap = streamed && format === "ktap" ? new KtapStream(checks) : null;
+  const lava = streamed && format === "lava" ? new LavaStream() : null;
+  const stdout = this.io.stdout;
+  if (streamed && format === "tap") stdout.write(tapHeader(checks.length));
+  if (ktap !== null) stdout.write(ktap.header());
   const results = runAll.call(this, checks, (result, index) => {
-    if (streamTap) this.io.stdout.write(tapResult(result, index + 1));
+    if (streamed && format === "tap") stdout.write(tapResult(result, index + 1));
+    if (ktap !== null) stdout.write(ktap.result(result));
+    if (lava !== null) stdout.write(lava.result(result));
   });
+  if (ktap !== null) stdout.write(ktap.end());
+  if (lava !== null) stdout.write(lava.end());
   const report: Report = {
     suite: SMOKE_SUITE,
     kernel: Deno.osRelease(),
@@ -98,7 +109,7 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   };
   const summary = summarize(results);
   if (flags.output === undefined) {
-    if (!streamTap) {
+    if (!streamed) {
       this.io.stdout.write(renderReport(report, format, { color: out.color && format === "human" }));
     }
   } else {

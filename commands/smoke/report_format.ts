@@ -1,10 +1,13 @@
 /**
  * Renders a test battery's results (`dmabuf smoke`) for people and for lab runners: human text, TAP 13,
- * JUnit XML and JSON. Pure functions of a {@link Report}; nothing here touches the kernel.
+ * JUnit XML and JSON here, KTAP 1 and LAVA signals in `commands/lab/`. Pure functions of a {@link Report};
+ * nothing here touches the kernel.
  * @module
  */
 
 import type { ReportFormat } from "../toolkit/flags.ts";
+import { renderKtap } from "../lab/ktap.ts";
+import { renderLava } from "../lab/lava.ts";
 
 /** The outcome of one check. */
 export type CheckStatus = "pass" | "fail" | "skip";
@@ -81,6 +84,10 @@ export function renderReport(report: Report, format: ReportFormat, options: Rend
       return renderJunit(report);
     case "json":
       return renderJson(report);
+    case "ktap":
+      return renderKtap(report);
+    case "lava":
+      return renderLava(report);
   }
 }
 

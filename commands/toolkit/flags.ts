@@ -94,7 +94,7 @@ export const handOffPositional = {
 } as const;
 
 /** The output formats. */
-export const REPORT_FORMATS = ["human", "tap", "junit", "json"] as const;
+export const REPORT_FORMATS = ["human", "tap", "junit", "json", "ktap", "lava"] as const;
 
 /** An output format. */
 export type ReportFormat = typeof REPORT_FORMATS[number];

@@ -71,3 +71,20 @@ Deno.test("dmabuf map --fd of an fd that is not open exits 1", async () => {
   assertEquals(code, 1);
   assertIncludes(stderr, "fd 999999 is not open in this process");
 });
+
+Deno.test("map --image: incomplete or clashing image flags exit 2 before any buffer is touched", async () => {
+  const cases: [string[], string][] = [
+    [["--image", "/tmp/x.png", "--width", "4", "--height", "2"], "dmabuf: --image needs --fourcc\n"],
+    [["--fd", "3", "--fourcc", "yuyv"], "dmabuf: --fourcc go with --image FILE\n"],
+    [
+      ["--image", "/tmp/x.png", "--fourcc", "NV12", "--width", "4", "--height", "2", "--read"],
+      "dmabuf: --image does not go with --read: the frame's size sets the range\n",
+    ],
+  ];
+  for (const [args, stderr] of cases) {
+    const result = await runCli(["map", ...args]);
+    assertEquals([result.code, result.stdout, result.stderr], [2, "", stderr]);
+  }
+  const help = await runCli(["map", "--help"]);
+  assertIncludes(help.stdout, "YU12/I420/YUV420/IYUV");
+});

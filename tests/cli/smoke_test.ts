@@ -1,10 +1,12 @@
 /**
  * `dmabuf smoke` on any machine, pointed at a device that is not a heap (`--heap-dir /dev --heap null`), so
- * every check runs and the first fails: TAP on stdout is streamed line by line as the checks finish, and is
- * the same document `--output` writes.
+ * every check runs and the first fails: TAP, KTAP and LAVA on stdout are streamed as the checks finish, and
+ * are the same document `--output` writes.
  */
 import { assertEquals, assertMatch } from "../assert.ts";
-import { spawnCli } from "../run_cli.ts";
+import { runCli, spawnCli } from "../run_cli.ts";
+
+const NOT_A_HEAP = ["--heap-dir", "/dev", "--heap", "null"];
 
 /** The TAP text without the timing lines, which differ between two runs. */
 function withoutDurations(tap: string): string {
@@ -30,4 +32,36 @@ Deno.test("smoke --format tap streams the plan first and one result per check, a
   } finally {
     Deno.removeSync(file);
   }
+});
+
+for (const format of ["ktap", "lava"]) {
+  Deno.test(`smoke --format ${format} streams on stdout the document --output writes`, async () => {
+    const args = ["smoke", ...NOT_A_HEAP, "--format", format];
+    const streamed = await runCli(args);
+    assertEquals(streamed.code, 1);
+    assertMatch(
+      streamed.stdout,
+      format === "ktap"
+        ? /^KTAP version 1\n1\.\.2\n {2}KTAP version 1\n {2}# Subtest: null\n/
+        : /^<LAVA_SIGNAL_TESTSET START battery>\n<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=battery\.heaps-present RESULT=pass>\n/,
+    );
+    const file = await Deno.makeTempFile({ suffix: `.${format}` });
+    try {
+      const written = await runCli([...args, "--output", file]);
+      assertEquals(written.code, 1);
+      assertEquals(written.stdout, "");
+      assertEquals(Deno.readTextFileSync(file), streamed.stdout);
+    } finally {
+      Deno.removeSync(file);
+    }
+  });
+}
+
+Deno.test("smoke --json --format ktap is a usage error", async () => {
+  const { code, stdout, stderr } = await runCli(["smoke", "--json", "--format", "ktap"]);
+  assertEquals([code, stdout, stderr], [
+    2,
+    "",
+    "dmabuf: --json conflicts with --format ktap: give one of them\n",
+  ]);
 });

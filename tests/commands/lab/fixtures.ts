@@ -1,0 +1,69 @@
+/**
+ * Smoke reports for the lab renderers' tests: the shape of a real run (battery first and last, heaps between),
+ * failures with multi-line reasons and details, skips with and without a reason, ids that collide once
+ * mapped to safe characters.
+ * @module
+ */
+import type { CheckResult, Report } from "../../../commands/smoke/report_format.ts";
+
+/** A passing check; `overrides` sets the rest. */
+export function result(overrides: Partial<CheckResult> & Pick<CheckResult, "id" | "group">): CheckResult {
+  return { name: "a check", status: "pass", reason: null, details: {}, durationMs: 1, ...overrides };
+}
+
+/** A report of `results`. */
+export function report(results: CheckResult[]): Report {
+  return {
+    suite: "dmabuf smoke",
+    kernel: "6.1.0-test",
+    hostname: "board",
+    startedAt: "2026-01-02T03:04:05.000Z",
+    durationMs: 10,
+    results,
+  };
+}
+
+/** The shape of a real run: battery first and last, heaps between, one heap failing, udmabuf all skipped. */
+export const MIXED = report([
+  result({ id: "battery/heaps-present", group: "battery" }),
+  result({ id: "system/open", group: "system" }),
+  result({ id: "system/alloc-4KiB", group: "system" }),
+  result({
+    id: "system/alloc-16MiB",
+    group: "system",
+    status: "fail",
+    reason: "ioctl(DMA_HEAP_IOCTL_ALLOC) failed: ENOMEM # no memory\nsecond line\tTAB",
+    details: { expected: "a buffer", actual: "ENOMEM", note: "Subtest: not a header" },
+  }),
+  result({
+    id: "system/export-sync-file",
+    group: "system",
+    status: "skip",
+    reason: "needs Linux 6.0 # or later",
+  }),
+  result({ id: "linux,cma/open", group: "linux,cma" }),
+  result({ id: "linux,cma/alloc 4 KiB #1", group: "linux,cma" }),
+  result({ id: "linux,cma/alloc_4_KiB__1", group: "linux,cma" }),
+  result({ id: "udmabuf/open", group: "udmabuf", status: "skip", reason: "no /dev/udmabuf" }),
+  result({ id: "udmabuf/alloc-4KiB", group: "udmabuf", status: "skip", reason: "" }),
+  result({ id: "battery/no-fd-leak", group: "battery" }),
+]);
+
+/** Everything passes. */
+export const ALL_PASS = report([
+  result({ id: "battery/heaps-present", group: "battery" }),
+  result({ id: "system/open", group: "system" }),
+  result({ id: "battery/no-fd-leak", group: "battery" }),
+]);
+
+/** A board with no heaps at all: presence fails, the fd check passes. */
+export const NO_HEAPS = report([
+  result({
+    id: "battery/heaps-present",
+    group: "battery",
+    status: "fail",
+    reason: "no heaps in /dev/dma_heap and no /dev/udmabuf",
+    details: { heapDir: "/dev/dma_heap" },
+  }),
+  result({ id: "battery/no-fd-leak", group: "battery" }),
+]);
