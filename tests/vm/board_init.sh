@@ -48,12 +48,13 @@ if [ -n "$DMABUF_VM_USER" ]; then
   run_as="setpriv --reuid=$uid --regid=$gid --clear-groups --"
 fi
 
-stty -F /dev/hvc0 raw -echo || fail "cannot set up /dev/hvc0 (stdout)"
-stty -F /dev/hvc1 raw -echo || fail "cannot set up /dev/hvc1 (stderr)"
+# Raw ttys: no \n -> \r\n translation, no echo. The hvc driver resets a console's termios when its last
+# file closes, so stty runs while the drain holds the console open.
 mkfifo /stdout.fifo /stderr.fifo || fail "cannot create the output pipes"
-cat /stdout.fifo >/dev/hvc0 &
+for hvc in hvc0 hvc1; do [ -c /dev/$hvc ] || fail "no /dev/$hvc (virtio console)"; done
+{ stty -F /dev/hvc0 raw -echo && exec cat /stdout.fifo; } >/dev/hvc0 &
 drains=$!
-cat /stderr.fifo >/dev/hvc1 &
+{ stty -F /dev/hvc1 raw -echo && exec cat /stderr.fifo; } >/dev/hvc1 &
 drains="$drains $!"
 
 echo started >/job/started || fail "cannot write to the job share"

@@ -380,7 +380,7 @@ const HOST_ARCH: Arch | undefined = Deno.build.arch === "aarch64" ? "arm64" : De
 function chooseAccel(images: VmImages, asked: VmOptions["accel"]): { accel: Accel; why: string } {
   if (images.arch !== HOST_ARCH) {
     if (asked === "kvm") throw new VmError(`KVM cannot run an ${images.arch} guest on this host`, EXIT_USAGE);
-    return { accel: "tcg", why: `an ${images.arch} guest on a ${Deno.build.arch} host is emulated` };
+    return { accel: "tcg", why: `an ${images.arch} guest is emulated on this ${Deno.build.arch} host` };
   }
   if (asked !== "auto") return { accel: asked, why: "as asked" };
   try {

@@ -184,8 +184,13 @@ async function main(args: string[]): Promise<number> {
       ...testArgs,
       "tests/kernel/",
     ];
-    const result = await new Deno.Command(Deno.execPath(), { args: [...runner, "--", ...command] }).output();
-    return result.code;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...runner, "--", ...command],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    return (await child.status).code;
   }
   if (testArgs.length > 0) throw new VmError("The board tier takes no test arguments", 2);
   const child = new Deno.Command(Deno.execPath(), {
