@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: the unit and host tiers on this machine, then the real-kernel tier in the test VM.
-# Prints one combined line `N passed, N failed[, N skipped]` and exits non-zero if anything failed, the VM
-# did not report, or a real-kernel test was ignored inside the VM (where the hardware must be present).
+# The whole test suite: the unit and host tiers on this machine, then the real-kernel tiers in the test VM —
+# x86_64 on Linux 6.1 and 6.12 (deno test tests/kernel/) and the arm64 board on Linux 6.12 with 4 KiB and
+# 16 KiB pages (dmabuf smoke and the lab scenario, TAP, through the arm64 bundle; see tests/vm/test_vm.ts).
+# Prints each tier's wall time, then one combined line `N passed, N failed[, N skipped]`, and exits non-zero
+# if anything failed, a VM tier did not report, or a test was ignored (skipped) inside a VM, where the
+# hardware must be present.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
@@ -18,40 +21,47 @@ summary() {
     awk '{p+=$1; f+=$2; i+=$3; n++} END {printf "%d %d %d %d\n", p, f, i, n}'
 }
 
-echo "== unit and host tiers" >&2
-deno test --allow-all --no-prompt --ignore=tests/kernel tests/ 2>&1 | tee "$logs/host.log"
-host_status=${PIPESTATUS[0]}
-read -r host_passed host_failed host_ignored host_runs < <(summary "$logs/host.log")
+passed=0 failed=0 skipped=0 status=0
+times=()
 
-echo "== real-kernel tier (test VM)" >&2
+# tier NAME VM LOG COMMAND...: runs one tier, adds its counts, records its wall time. VM is 1 for VM tiers,
+# where an ignored test is a failure and a missing summary means the VM did not report.
+tier() {
+  local name=$1 vm=$2 log=$logs/$3 start=$SECONDS tier_status tier_passed tier_failed tier_ignored tier_runs
+  shift 3
+  echo "== $name" >&2
+  "$@" 2>&1 | tee "$log"
+  tier_status=${PIPESTATUS[0]}
+  times+=("$name: $((SECONDS - start)) s")
+  read -r tier_passed tier_failed tier_ignored tier_runs < <(summary "$log")
+  passed=$((passed + tier_passed))
+  failed=$((failed + tier_failed))
+  skipped=$((skipped + tier_ignored))
+  if [ "$tier_runs" -eq 0 ]; then
+    echo "run_all: $name printed no test summary (exit $tier_status): see the messages above" >&2
+    failed=$((failed + 1)); status=1
+  fi
+  if [ "$vm" = 1 ] && [ "$tier_ignored" -gt 0 ]; then
+    echo "run_all: $tier_ignored test(s) were ignored in $name, inside the VM, where nothing may be" >&2
+    failed=$((failed + tier_ignored)); status=1
+  fi
+  [ "$tier_status" -eq 0 ] || status=1
+}
+
+tier "unit and host tiers" 0 host.log deno test --allow-all --no-prompt --ignore=tests/kernel tests/
+
 # The guest runs the tests with --no-check (type-checking under emulation takes minutes): check them here.
 if ! deno check tests/kernel/ >"$logs/check.log" 2>&1; then
   cat "$logs/check.log" >&2
   echo "run_all: tests/kernel/ does not type-check" >&2
-  echo "0 passed, 1 failed"
-  exit 1
+  failed=$((failed + 1)); status=1
 fi
-deno task test:vm 2>&1 | tee "$logs/vm.log"
-vm_status=${PIPESTATUS[0]}
-read -r vm_passed vm_failed vm_ignored vm_runs < <(summary "$logs/vm.log")
+tier "real-kernel tier, x86_64 Linux 6.1" 1 vm-6.1.log deno task test:vm --kernel 6.1
+tier "real-kernel tier, x86_64 Linux 6.12" 1 vm-6.12.log deno task test:vm --kernel 6.12
+tier "board tier, arm64 Linux 6.12, 4 KiB pages" 1 board-4k.log deno task test:vm --arch arm64 --page-size 4k
+tier "board tier, arm64 Linux 6.12, 16 KiB pages" 1 board-16k.log deno task test:vm --arch arm64 --page-size 16k
 
-passed=$((host_passed + vm_passed))
-failed=$((host_failed + vm_failed))
-skipped=$((host_ignored + vm_ignored))
-status=0
-if [ "$host_runs" -eq 0 ]; then
-  echo "run_all: the host tiers printed no deno test summary (exit $host_status)" >&2
-  failed=$((failed + 1)); status=1
-fi
-if [ "$vm_runs" -eq 0 ]; then
-  echo "run_all: the VM tier printed no deno test summary (exit $vm_status): see the messages above" >&2
-  failed=$((failed + 1)); status=1
-fi
-if [ "$vm_ignored" -gt 0 ]; then
-  echo "run_all: $vm_ignored real-kernel test(s) were ignored inside the VM, where nothing may be" >&2
-  failed=$((failed + vm_ignored)); status=1
-fi
-[ "$host_status" -eq 0 ] || status=1
-[ "$vm_status" -eq 0 ] || status=1
+echo "== wall time per tier" >&2
+printf '  %s\n' "${times[@]}" >&2
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -4,6 +4,8 @@
  *
  * ```sh
  * deno run -A tests/bench/run_vm_bench.ts [BENCH ARGS...]     # e.g. --iterations 500 --heap system
+ * deno task bench --kernel 6.12 --iterations 500              # VM axes first: --kernel, --arch, --page-size
+ * deno task bench --arch arm64 --page-size 16k                # on the emulated arm64 board (slow: TCG)
  * ```
  *
  * The guest's root is read-only, so the report travels as the guest's stdout and the files are written here.
@@ -24,11 +26,27 @@ export function reportDirName(date: Date): string {
     `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
 }
 
+/** The VM runner's options that choose the guest (each with a value), taken from the front of the arguments. */
+const VM_AXES = ["--kernel", "--arch", "--page-size"];
+
+/** Splits leading `--kernel/--arch/--page-size VALUE` (or `=VALUE`) off the bench arguments. */
+export function splitVmAxes(args: readonly string[]): { vm: string[]; bench: string[] } {
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i]!;
+    if (VM_AXES.includes(arg)) i += 2;
+    else if (VM_AXES.some((axis) => arg.startsWith(`${axis}=`))) i += 1;
+    else break;
+  }
+  return { vm: args.slice(0, i), bench: args.slice(i) };
+}
+
 async function main(args: string[]): Promise<number> {
+  const { vm, bench } = splitVmAxes(args);
   const command = new Deno.Command(Deno.execPath(), {
     args: [
-      ...["run", "--allow-all", "--no-prompt", RUNNER],
-      ...["--", "dmabuf", "bench", "--json", ...args],
+      ...["run", "--allow-all", "--no-prompt", RUNNER, ...vm],
+      ...["--", "dmabuf", "bench", "--json", ...bench],
     ],
     stdin: "null",
     stdout: "piped",

@@ -10,8 +10,9 @@ import { parseDefinition, runScript } from "./definition.ts";
 import { renderLava } from "../../commands/lab/lava.ts";
 import { MIXED } from "../commands/lab/fixtures.ts";
 import { dispatcherRead } from "../commands/lab/lava_dispatcher.ts";
+import { fileURLToPath } from "node:url";
 
-const HERE = new URL(".", import.meta.url).pathname;
+const HERE = fileURLToPath(new URL(".", import.meta.url));
 const DEFINITION = `${HERE}dmabuf-smoke.yaml`;
 const definition = parseDefinition(await Deno.readTextFile(DEFINITION));
 

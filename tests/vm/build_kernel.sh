@@ -65,11 +65,12 @@ parse_args() {
     xz-utils gzip gcc make util-linux)
 }
 
-# Writes the merged fragment (common, architecture, version, page size) to $1.
+# Writes the merged fragment (common, architecture, version, architecture-and-version, page size) to $1.
 merged_fragment() {
   local out=$1 part
   : >"$out"
-  for part in kernel.config "kernel.$arch.config" "kernel.$kernel_version.config"; do
+  for part in kernel.config "kernel.$arch.config" "kernel.$kernel_version.config" \
+    "kernel.$arch-$kernel_version.config"; do
     [ -f "$here/$part" ] && { printf '\n# from %s\n' "$part"; cat "$here/$part"; } >>"$out"
   done
   if [ "$arch" = arm64 ]; then
@@ -180,8 +181,8 @@ build_initramfs() {
   chmod 755 "$staging/init" "$staging/bin/busybox"
   out=$cache_root/initramfs-$(short_hash "$staging/init" "$staging/bin/busybox").cpio.gz
   if [ ! -f "$out" ]; then
-    (cd "$staging" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$out.tmp")
-    mv "$out.tmp" "$out"
+    (cd "$staging" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$out.tmp.$$")
+    mv "$out.tmp.$$" "$out"
   fi
   rm -rf "$staging"
   echo "$out"
@@ -205,18 +206,21 @@ main() {
   kernel_dir=$cache_root/$version-$(short_hash "$fragment")
   [ "$arch" = x86_64 ] || kernel_dir=$cache_root/$version-$arch-$page_size-$(short_hash "$fragment")
 
-  # Concurrent runs (parallel CI jobs) wait for one build instead of racing.
-  exec 9>"$cache_root/.lock"
-  flock 9
+  # Concurrent runs (parallel CI jobs) wait for one build instead of racing. A kernel already built (its
+  # image is written last) needs no lock, so it does not wait for the build of another one.
   if [ ! -f "$kernel_dir/$image_target" ]; then
-    rm -rf "$kernel_dir"
-    mkdir -p "$kernel_dir"
-    local start=$SECONDS
-    build_kernel "$kernel_dir"
-    log "kernel built in $((SECONDS - start)) s"
+    exec 9>"$cache_root/.lock"
+    flock 9
+    if [ ! -f "$kernel_dir/$image_target" ]; then
+      rm -rf "$kernel_dir"
+      mkdir -p "$kernel_dir"
+      local start=$SECONDS
+      build_kernel "$kernel_dir"
+      log "kernel built in $((SECONDS - start)) s"
+    fi
+    flock -u 9
   fi
   [ "$arch" = x86_64 ] && initramfs=$(build_initramfs)
-  flock -u 9
 
   printf 'kernel=%s\n' "$kernel_dir/$image_target"
   [ -z "$initramfs" ] || printf 'initramfs=%s\n' "$initramfs"

@@ -1,11 +1,20 @@
 /**
  * Runs one command in the dmabuf test VM: a kernel with dma-heaps, udmabuf, sw_sync and vgem, booted by
- * qemu with the host's root filesystem shared read-only, so the checkout, Deno and node_modules are there.
+ * qemu. Two kinds of guest:
+ *
+ * - x86_64 (the default; Linux 6.1 or 6.12): the host's root filesystem is shared read-only over 9p, so the
+ *   checkout, Deno and node_modules are there — a dev machine with a real kernel.
+ * - arm64 (Linux 6.12, 4 KiB or 16 KiB pages; `qemu-system-aarch64 -M virt -cpu max`, always emulated):
+ *   a board. Its root is an initramfs of busybox, arm64 glibc and the unpacked arm64 dmabuf bundle
+ *   (board_root.sh, board_init.sh), rebuilt from the source on every run (`deno task dist`, cached by
+ *   content); `dmabuf` is on PATH, and nothing of the host is visible but the per-run job share.
  *
  * ```sh
  * deno task vm -- ls /dev/dma_heap
  * deno task vm --user 65534 -- id
- * deno task test:vm
+ * deno task vm --kernel 6.12 -- uname -r
+ * deno task vm --arch arm64 --page-size 16k -- dmabuf smoke --format tap
+ * deno task test:vm --kernel 6.12
  * ```
  *
  * The command's stdout and stderr arrive on this process's stdout and stderr as the guest writes them, and
@@ -13,7 +22,13 @@
  * usage errors: 2, SIGINT/SIGTERM: 130/143). In the guest the command runs in the checkout (same absolute
  * path as on the host) with PATH = <checkout>/cli:<checkout>/node_modules/.bin:<system dirs>, HOME, DENO_DIR
  * and TMPDIR on a tmpfs at /tmp, DENO_NO_UPDATE_CHECK=1, DMABUF_IN_VM=1, DMABUF_VM_SELFTESTS and, with
- * --require-hw, DMABUF_REQUIRE_HW=1. See init.sh for the guest side.
+ * --require-hw, DMABUF_REQUIRE_HW=1. See init.sh for the guest side. On the arm64 board it runs in /root
+ * with PATH = <bundle>/bin:/bin, HOME=/root and TMPDIR=/tmp (board_init.sh).
+ *
+ * How output and status cross the VM boundary: the kernel console and the command's stdout and stderr are
+ * three qemu character devices connected to Unix sockets this process listens on (x86_64: the 8250 UARTs
+ * ttyS0..2; arm64: the PL011 UART ttyAMA0 and two virtio consoles hvc0/hvc1 over virtio-mmio). The exit
+ * status is written to a per-run directory shared over virtio 9p (job.sh in, "started" and "status" out).
  *
  * @module
  */
@@ -23,13 +38,18 @@ import { fileURLToPath } from "node:url";
 const usage = `Usage: deno task vm [OPTIONS] -- COMMAND [ARGS...]
 
 Boots the test VM kernel (built and cached on first use) and runs COMMAND in the checkout, as root.
+With --arch arm64 the guest is a board: COMMAND runs in /root with the arm64 dmabuf bundle on PATH.
 
 Options:
+  --kernel VERSION    guest kernel: 6.1 or 6.12 (default: 6.1 on x86_64, 6.12 on arm64, its only one)
+  --arch ARCH         guest architecture: x86_64 or arm64 (default x86_64; arm64 is emulated)
+  --page-size SIZE    arm64 page size: 4k or 16k (default 4k)
+  --file PATH         copy PATH to the per-run job share, where the guest sees it as /job/NAME (repeatable)
   --user [UID[:GID]]  run the command unprivileged (default 65534:65534; GID defaults to UID)
   --append ARGS       extra kernel command line arguments
   --timeout DURATION  kill the VM after DURATION, exit 124 (default 20m; e.g. 90s, 5m, 1h)
   --require-hw        set DMABUF_REQUIRE_HW=1 in the guest: tests fail instead of skipping missing hardware
-  --memory SIZE       guest memory for qemu -m (default 2G)
+  --memory SIZE       guest memory for qemu -m (default 4G)
   --accel MODE        kvm, tcg or auto (default: kvm if /dev/kvm is usable and has not stalled a boot here)
   --build-only        build the kernel and initramfs, print their paths, do not boot
   -h, --help          show this help`;
@@ -44,11 +64,21 @@ const EXIT_SIGNAL_BASE = 128;
 const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
 
 const DEFAULT_TIMEOUT = "20m";
-const DEFAULT_MEMORY = "2G";
+/**
+ * Guest memory: 4G leaves room for the 2 GiB of huge pages the 6.12 udmabuf selftest reserves (TCG
+ * allocates guest memory lazily, so an unused part costs the host nothing).
+ */
+const DEFAULT_MEMORY = "4G";
 const DEFAULT_UNPRIVILEGED_ID = 65534;
 const CPUS = 2;
 /** Must match CONFIG_CMA_SIZE_MBYTES in kernel.config: the CMA heap ("reserved") is carved from it. */
-const KERNEL_CMDLINE = "console=ttyS0 panic=-1 cma=64M quiet";
+const KERNEL_CMDLINE = "panic=-1 cma=64M quiet";
+/** The kernel console of each guest architecture. */
+const CONSOLE: Record<Arch, string> = { x86_64: "ttyS0", arm64: "ttyAMA0" };
+const QEMU: Record<Arch, string> = { x86_64: "qemu-system-x86_64", arm64: "qemu-system-aarch64" };
+const KERNELS = ["6.1", "6.12"] as const;
+const ARCHES = ["x86_64", "arm64"] as const;
+const PAGE_SIZES = ["4k", "16k"] as const;
 /** Console lines kept to explain a failed boot. */
 const CONSOLE_TAIL_LINES = 30;
 /** Bytes of qemu's own output kept to explain a failed start. */
@@ -71,16 +101,33 @@ const PVM_MODULE = "/sys/module/kvm_pvm";
 /** File in the kernel's cache directory recording a KVM stall, holding the host kernel release it saw. */
 const KVM_UNUSABLE_FILE = "kvm-unusable";
 const READ_CHUNK_BYTES = 64 * 1024;
+/** Files the guest writes to the job share, and all the runner's own names there. */
+const JOB_OUTPUTS = ["started", "status", "init-error"];
+const JOB_FILES = ["job.sh", ...JOB_OUTPUTS];
 /** Carriage returns and the escape sequences SeaBIOS writes to the console (ESC c, ESC [ ... letter). */
 // deno-lint-ignore no-control-regex
 const TERMINAL_CONTROL = /\r|\x1b\[[0-9;?]*[A-Za-z]|\x1b[A-Za-z]/g;
 
 const checkoutUrl = new URL("../../", import.meta.url);
 const buildScript = fileURLToPath(new URL("build_kernel.sh", import.meta.url));
+const boardRootScript = fileURLToPath(new URL("board_root.sh", import.meta.url));
+const distScript = fileURLToPath(new URL("../../cli/dist/build.ts", import.meta.url));
 const selftestsScript = fileURLToPath(new URL("selftests.sh", import.meta.url));
+
+/** A guest kernel version. */
+export type KernelVersion = typeof KERNELS[number];
+/** A guest architecture. */
+export type Arch = typeof ARCHES[number];
+/** A guest page size (16k exists on arm64 only). */
+export type PageSize = typeof PAGE_SIZES[number];
 
 /** Options of one run, parsed from the arguments before `--`. */
 export interface VmOptions {
+  kernel: KernelVersion;
+  arch: Arch;
+  pageSize: PageSize;
+  /** Host files copied to the job share (the guest's /job). */
+  files: string[];
   /** `uid:gid` to run the command as, or undefined for root. */
   user?: string;
   /** Extra kernel command line arguments. */
@@ -101,8 +148,9 @@ export interface VmOptions {
 /** A qemu accelerator. */
 export type Accel = "kvm" | "tcg";
 
-/** What build_kernel.sh produced. */
+/** What build_kernel.sh (and, for the arm64 board, board_root.sh) produced. */
 export interface VmImages {
+  arch: Arch;
   kernel: string;
   initramfs: string;
   /** The kernel's cache directory. */
@@ -162,7 +210,12 @@ export function parseUser(text: string): string {
 
 /** Parses run.ts's arguments: options, then the command after `--` (or from the first non-option). */
 export function parseOptions(args: string[]): VmOptions {
+  let kernel: KernelVersion | undefined;
   const options: VmOptions = {
+    kernel: "6.1",
+    arch: "x86_64",
+    pageSize: "4k",
+    files: [],
     append: "",
     timeoutMs: parseDuration(DEFAULT_TIMEOUT),
     requireHw: false,
@@ -191,6 +244,14 @@ export function parseOptions(args: string[]): VmOptions {
       const explicit = inline !== undefined || (next !== undefined && /^\d/.test(next));
       if (explicit && inline === undefined) i++;
       options.user = parseUser(explicit ? next! : String(DEFAULT_UNPRIVILEGED_ID));
+    } else if (name === "--kernel") {
+      kernel = oneOf(name, inline ?? value(name), KERNELS);
+    } else if (name === "--arch") {
+      options.arch = oneOf(name, inline ?? value(name), ARCHES);
+    } else if (name === "--page-size") {
+      options.pageSize = oneOf(name, inline ?? value(name), PAGE_SIZES);
+    } else if (name === "--file") {
+      options.files.push(inline ?? value(name));
     } else if (name === "--append") {
       options.append = inline ?? value(name);
     } else if (name === "--timeout") {
@@ -219,7 +280,25 @@ export function parseOptions(args: string[]): VmOptions {
     }
   }
   options.command = args.slice(i);
+  if (options.arch === "x86_64" && options.pageSize !== "4k") {
+    throw new VmError(
+      `Page size ${options.pageSize} does not exist on x86_64: only 4k (use --arch arm64)`,
+      EXIT_USAGE,
+    );
+  }
+  if (options.arch === "arm64" && kernel === "6.1") {
+    throw new VmError("The arm64 board runs Linux 6.12 only: drop --kernel 6.1", EXIT_USAGE);
+  }
+  options.kernel = kernel ?? (options.arch === "arm64" ? "6.12" : "6.1");
   return options;
+}
+
+/** Checks a value against a fixed list, as a usage error naming the choices. */
+function oneOf<T extends string>(option: string, value: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new VmError(`Invalid ${option} "${value}": expected ${choices.join(" or ")}`, EXIT_USAGE);
+  }
+  return value as T;
 }
 
 /** Quotes a string for POSIX sh so that it round-trips exactly. */
@@ -256,24 +335,59 @@ async function runBuildScript(args: string[]): Promise<Map<string, string> | und
   return values;
 }
 
-/** Builds (or finds in the cache) the kernel and initramfs through build_kernel.sh, then the selftests. */
-async function ensureImages(): Promise<VmImages> {
-  const paths = await runBuildScript([buildScript]);
+/**
+ * Builds (or finds in the cache) the kernel through build_kernel.sh; then, for x86_64, its initramfs and the
+ * kernel's selftests, and for the arm64 board, the arm64 bundle (`deno task dist`) and the board's root.
+ */
+async function ensureImages(options: VmOptions): Promise<VmImages> {
+  const paths = await runBuildScript([
+    buildScript,
+    ...["--kernel", options.kernel, "--arch", options.arch, "--page-size", options.pageSize],
+  ]);
   if (!paths) throw new VmError("Kernel build failed: see the messages above");
   const kernel = paths.get("kernel");
-  const initramfs = paths.get("initramfs");
   const cache = paths.get("cache");
-  if (!kernel || !initramfs || !cache) {
-    throw new VmError("Kernel build failed: build_kernel.sh printed no image paths");
+  if (!kernel || !cache) throw new VmError("Kernel build failed: build_kernel.sh printed no image paths");
+  if (options.arch === "arm64") {
+    return { arch: options.arch, kernel, cache, initramfs: await ensureBoardRoot() };
   }
+  const initramfs = paths.get("initramfs");
+  if (!initramfs) throw new VmError("Kernel build failed: build_kernel.sh printed no initramfs path");
   // The selftests are a baseline, not a precondition: without them only selftests_test.ts fails.
   const selftests = (await runBuildScript([selftestsScript, cache]))?.get("selftests");
   if (!selftests) note("selftests not built: tests/kernel/selftests_test.ts will not find them");
-  return { kernel, initramfs, cache, ...(selftests ? { selftests } : {}) };
+  return { arch: options.arch, kernel, initramfs, cache, ...(selftests ? { selftests } : {}) };
 }
+
+/** Builds the arm64 bundle from the current source and the board root holding it; returns the root's path. */
+async function ensureBoardRoot(): Promise<string> {
+  const out = await Deno.makeTempDir({ prefix: "dmabuf-vm-dist-" });
+  try {
+    const dist = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--no-prompt", distScript, "--arch", "arm64", "--out", out],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const tarball = /^tarball=(.*)$/m.exec(new TextDecoder().decode(dist.stdout))?.[1];
+    if (!dist.success || !tarball) throw new VmError("Cannot build the arm64 bundle: see the messages above");
+    const root = (await runBuildScript([boardRootScript, tarball]))?.get("initramfs");
+    if (!root) throw new VmError("Cannot build the board root: see the messages above");
+    return root;
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The host's architecture as the guest architectures are named. */
+const HOST_ARCH: Arch | undefined = Deno.build.arch === "aarch64" ? "arm64" : Deno.build.arch;
 
 /** Picks the accelerator: KVM when /dev/kvm opens read-write and no KVM stall was recorded for this host. */
 function chooseAccel(images: VmImages, asked: VmOptions["accel"]): { accel: Accel; why: string } {
+  if (images.arch !== HOST_ARCH) {
+    if (asked === "kvm") throw new VmError(`KVM cannot run an ${images.arch} guest on this host`, EXIT_USAGE);
+    return { accel: "tcg", why: `an ${images.arch} guest is emulated on this ${Deno.build.arch} host` };
+  }
   if (asked !== "auto") return { accel: asked, why: "as asked" };
   try {
     Deno.openSync("/dev/kvm", { read: true, write: true }).close();
@@ -339,7 +453,7 @@ function accelArgs(accel: Accel): string[] {
 }
 
 /** Host-side paths of one run: the job share and the sockets qemu connects the serial ports to. */
-interface RunDir {
+export interface RunDir {
   root: string;
   job: string;
   console: string;
@@ -360,18 +474,43 @@ async function makeRunDir(): Promise<RunDir> {
   };
 }
 
-/** The kernel command line: the fixed part, a usable clock under TCG, then the user's `--append`. */
+/**
+ * The kernel command line: the console, the fixed part, a usable clock under TCG (x86_64; arm64's generic
+ * timer needs no help), then the user's `--append`.
+ */
 function kernelCmdline(options: VmOptions & { accel: Accel }): string {
-  const clock = options.accel === "tcg" ? tcgClockArgs(readCpuinfo()) : "";
-  return [KERNEL_CMDLINE, clock, options.append].filter((part) => part !== "").join(" ");
+  const clock = options.accel === "tcg" && options.arch === "x86_64" ? tcgClockArgs(readCpuinfo()) : "";
+  return [`console=${CONSOLE[options.arch]}`, KERNEL_CMDLINE, clock, options.append]
+    .filter((part) => part !== "").join(" ");
 }
 
-/** qemu's arguments: serial ports ttyS0..2 to the run's sockets, the host root and the job share over 9p. */
-function qemuArgs(images: VmImages, dir: RunDir, options: VmOptions & { accel: Accel }): string[] {
-  const serial = (
-    id: string,
-    path: string,
-  ) => ["-chardev", `socket,id=${id},path=${path}`, "-serial", `chardev:${id}`];
+/**
+ * qemu's arguments. x86_64: serial ports ttyS0..2 to the run's sockets, the host root and the job share over
+ * virtio-9p-pci. arm64 (`virt` board): the PL011 UART to the console socket, two virtio consoles (hvc0, hvc1)
+ * to the stdout and stderr sockets, and the job share over virtio-9p on virtio-mmio; no host root.
+ */
+export function qemuArgs(images: VmImages, dir: RunDir, options: VmOptions & { accel: Accel }): string[] {
+  const chardev = (id: string, path: string) => ["-chardev", `socket,id=${id},path=${path}`];
+  const serial = (id: string, path: string) => [...chardev(id, path), "-serial", `chardev:${id}`];
+  if (images.arch === "arm64") {
+    const virtconsole = (
+      id: string,
+      path: string,
+    ) => [...chardev(id, path), "-device", `virtconsole,chardev=${id}`];
+    return [
+      ...["-M", "virt", "-cpu", options.accel === "kvm" ? "host" : "max,pauth-impdef=on"],
+      ...accelArgs(options.accel),
+      ...["-m", options.memory, "-smp", String(CPUS), "-nographic", "-nodefaults", "-no-reboot"],
+      ...["-kernel", images.kernel, "-initrd", images.initramfs],
+      ...["-append", kernelCmdline(options)],
+      ...serial("console", dir.console),
+      ...["-device", "virtio-serial-device"],
+      ...virtconsole("stdout", dir.stdout),
+      ...virtconsole("stderr", dir.stderr),
+      ...["-fsdev", `local,id=job,path=${dir.job},security_model=none`],
+      ...["-device", "virtio-9p-device,fsdev=job,mount_tag=job"],
+    ];
+  }
   return [
     ...accelArgs(options.accel),
     ...["-m", options.memory, "-smp", String(CPUS), "-nographic", "-nodefaults", "-no-reboot"],
@@ -509,7 +648,7 @@ async function startVm(
   const listeners = paths.map((path) => Deno.listen({ transport: "unix", path }));
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command("qemu-system-x86_64", {
+    child = new Deno.Command(QEMU[images.arch], {
       args: qemuArgs(images, dir, options),
       stdin: "null",
       stdout: "piped",
@@ -547,7 +686,7 @@ async function boot(
   dir: RunDir,
   options: VmOptions & { accel: Accel },
 ): Promise<number | "stalled"> {
-  for (const name of ["started", "status", "init-error"]) {
+  for (const name of JOB_OUTPUTS) {
     await Deno.remove(`${dir.job}/${name}`).catch(() => {});
   }
   const { vm, conns } = await startVm(images, dir, options);
@@ -586,6 +725,15 @@ async function runInVm(images: VmImages, dir: RunDir, options: VmOptions): Promi
     `${dir.job}/job.sh`,
     jobScript(checkout, { ...options, selftests: images.selftests }),
   );
+  for (const file of options.files) {
+    const name = file.slice(file.lastIndexOf("/") + 1);
+    if (JOB_FILES.includes(name)) {
+      throw new VmError(`--file ${file}: the name ${name} is the runner's own`, EXIT_USAGE);
+    }
+    await Deno.copyFile(file, `${dir.job}/${name}`).catch((error: Error) => {
+      throw new VmError(`Cannot copy --file ${file} to the job share: ${error.message}`, EXIT_USAGE);
+    });
+  }
   const { accel, why } = chooseAccel(images, options.accel);
   note(`accelerator: ${accel} (${why})`);
   const result = await boot(images, dir, { ...options, accel });
@@ -671,7 +819,7 @@ export async function main(args: string[]): Promise<number> {
     throw new VmError("No command given: deno task vm -- COMMAND [ARGS...]", EXIT_USAGE);
   }
   handleSignals();
-  const images = await ensureImages();
+  const images = await ensureImages(options);
   if (options.buildOnly) {
     const lines = `kernel=${images.kernel}\ninitramfs=${images.initramfs}\ncache=${images.cache}\n`;
     Deno.stdout.writeSync(encoder.encode(lines));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jobScript, parseDuration, parseOptions, parseUser, shellQuote, VmError } from "./run.ts";
+import { jobScript, parseDuration, parseOptions, parseUser, qemuArgs, shellQuote, VmError } from "./run.ts";
 
 Deno.test("parseOptions takes options before -- and the command after it, verbatim", () => {
   const options = parseOptions([
@@ -74,4 +74,60 @@ Deno.test("jobScript sets the checkout, user, require-hw flag, selftests and the
       "",
     ].join("\n"),
   );
+});
+
+Deno.test("parseOptions: kernel, architecture and page size default to x86_64 6.1 4k; arm64 defaults to 6.12", () => {
+  const x86 = parseOptions(["--", "true"]);
+  assert.deepEqual([x86.arch, x86.kernel, x86.pageSize], ["x86_64", "6.1", "4k"]);
+  const x86new = parseOptions(["--kernel", "6.12", "--", "true"]);
+  assert.deepEqual([x86new.arch, x86new.kernel], ["x86_64", "6.12"]);
+  const arm = parseOptions(["--arch=arm64", "--page-size", "16k", "--file", "/x/a.sh", "--", "true"]);
+  assert.deepEqual([arm.arch, arm.kernel, arm.pageSize, arm.files], ["arm64", "6.12", "16k", ["/x/a.sh"]]);
+});
+
+Deno.test("parseOptions rejects unknown axes, 16k pages on x86_64 and the arm64 board on 6.1 (exit 2)", () => {
+  for (
+    const args of [
+      ["--kernel", "5.10"],
+      ["--arch", "riscv64"],
+      ["--page-size", "64k"],
+      ["--page-size", "16k"],
+      ["--arch", "arm64", "--kernel", "6.1"],
+    ]
+  ) {
+    assert.throws(
+      () => parseOptions(args),
+      (error) => error instanceof VmError && error.exitCode === 2,
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("qemuArgs for the arm64 board: virt, PL011 console, two virtio consoles, 9p over virtio-mmio, no host root", () => {
+  const dir = { root: "/r", job: "/r/job", console: "/r/c.sock", stdout: "/r/o.sock", stderr: "/r/e.sock" };
+  const options = { ...parseOptions(["--arch", "arm64", "--", "true"]), accel: "tcg" as const };
+  const args = qemuArgs(
+    { arch: "arm64", kernel: "/k/Image", initramfs: "/k/root.cpio.gz", cache: "/k" },
+    dir,
+    options,
+  )
+    .join(" ");
+  assert.match(args, /-M virt -cpu max/);
+  assert.match(args, /-append console=ttyAMA0 /);
+  assert.match(args, /-chardev socket,id=console,path=\/r\/c.sock -serial chardev:console/);
+  assert.match(
+    args,
+    /-device virtio-serial-device -chardev socket,id=stdout,path=\/r\/o.sock -device virtconsole,chardev=stdout -chardev socket,id=stderr,path=\/r\/e.sock -device virtconsole,chardev=stderr/,
+  );
+  assert.match(args, /-device virtio-9p-device,fsdev=job,mount_tag=job/);
+  assert.doesNotMatch(args, /mount_tag=host|path=\/,/);
+});
+
+Deno.test("deno task bench: leading VM axes go to the runner, the rest to dmabuf bench", async () => {
+  const { splitVmAxes } = await import("../bench/run_vm_bench.ts");
+  assert.deepEqual(splitVmAxes(["--kernel", "6.12", "--arch=arm64", "--iterations", "5"]), {
+    vm: ["--kernel", "6.12", "--arch=arm64"],
+    bench: ["--iterations", "5"],
+  });
+  assert.deepEqual(splitVmAxes(["--heap", "system"]), { vm: [], bench: ["--heap", "system"] });
 });

@@ -2,10 +2,11 @@ import { assertEquals, assertOk } from "../../assert.ts";
 import { parseDimension, parseFourcc } from "../../../commands/image/flags.ts";
 import { UsageError } from "../../../commands/toolkit/errors.ts";
 import { assertThrows } from "../../assert.ts";
+import { fileURLToPath } from "node:url";
 
 Deno.test("flags.ts loads no PNG encoder or conversion body, so the map route can import it for --help", async () => {
   const { stdout, success } = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("../../../commands/image/flags.ts", import.meta.url).pathname],
+    args: ["info", "--json", fileURLToPath(new URL("../../../commands/image/flags.ts", import.meta.url))],
     stdout: "piped",
     stderr: "null",
   }).output();

@@ -1,0 +1,76 @@
+#!/bin/busybox sh
+# /init of the arm64 test board (qemu's virt machine): PID 1 in an initramfs that holds only busybox, arm64
+# glibc and the unpacked dmabuf bundle under /opt (see board_root.sh) — a board, not a dev machine.
+# It mounts proc, sysfs, devtmpfs, debugfs and tmpfs, then runs the job tests/vm/run.ts put on the 9p share
+# (tag "job", virtio-mmio): job.sh sets DMABUF_VM_USER ("uid:gid" or empty for root), DMABUF_VM_REQUIRE_HW
+# and the command as positional parameters; other files of the share (run.ts --file) are at /job/NAME.
+# The kernel console is the PL011 UART (ttyAMA0). The command's stdout and stderr are pipes drained to the
+# virtio consoles hvc0 and hvc1, which qemu connects to run.ts's stdout and stderr; a console port's write
+# returns once the host has taken the bytes, so nothing is lost at reboot. The share receives "started"
+# before the command runs and "status" (its exit status) after; then the board reboots, which ends qemu.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+
+marker='@@dmabuf-vm@@'
+msize=262144
+
+say() { echo "$marker $*" >/dev/console; }
+
+fail() {
+  say "init failed: $*"
+  [ -d /job/. ] && echo "$*" >/job/init-error 2>/dev/null
+  sync
+  reboot -f
+  sleep 60
+}
+
+say "init started"
+mount -t proc proc /proc || fail "cannot mount /proc"
+mount -t sysfs sysfs /sys || fail "cannot mount /sys"
+mount -t devtmpfs devtmpfs /dev || fail "cannot mount /dev"
+mount -t debugfs debugfs /sys/kernel/debug || fail "cannot mount debugfs"
+mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "cannot mount /tmp"
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "cannot mount /dev/shm"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=$msize job /job || fail "cannot mount the job share (9p tag job)"
+[ -r /job/job.sh ] || fail "no job.sh on the job share"
+. /job/job.sh
+
+bin=
+for dir in /opt/dmabuf-*/bin; do [ -x "$dir/dmabuf" ] && bin=$dir; done
+[ -n "$bin" ] || fail "no dmabuf bundle under /opt"
+
+run_as=
+if [ -n "$DMABUF_VM_USER" ]; then
+  uid=${DMABUF_VM_USER%%:*}
+  gid=${DMABUF_VM_USER#*:}
+  run_as="setpriv --reuid=$uid --regid=$gid --clear-groups --"
+fi
+
+# Raw ttys: no \n -> \r\n translation, no echo. The hvc driver resets a console's termios when its last
+# file closes, so stty runs while the drain holds the console open.
+mkfifo /stdout.fifo /stderr.fifo || fail "cannot create the output pipes"
+for hvc in hvc0 hvc1; do [ -c /dev/$hvc ] || fail "no /dev/$hvc (virtio console)"; done
+{ stty -F /dev/hvc0 raw -echo && exec cat /stdout.fifo; } >/dev/hvc0 &
+drains=$!
+{ stty -F /dev/hvc1 raw -echo && exec cat /stderr.fifo; } >/dev/hvc1 &
+drains="$drains $!"
+
+echo started >/job/started || fail "cannot write to the job share"
+say "command started"
+cd /root || fail "no /root"
+/bin/env -i PATH="$bin:/bin" HOME=/root TMPDIR=/tmp ${DMABUF_VM_REQUIRE_HW:+DMABUF_REQUIRE_HW=1} \
+  $run_as "$@" </dev/null >/stdout.fifo 2>/stderr.fifo
+status=$?
+for proc in /proc/[0-9]*; do
+  pid=${proc#/proc/}
+  case " 1 $drains " in *" $pid "*) continue ;; esac
+  kill -KILL "$pid" 2>/dev/null
+done
+wait
+echo "$status" >/job/status
+say "command exited with status $status"
+sync
+reboot -f
+sleep 60
