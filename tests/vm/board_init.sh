@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the arm64 test board (qemu's virt machine): PID 1 in an initramfs that holds only busybox, arm64
 # glibc and the unpacked dmabuf bundle under /opt (see board_root.sh) — a board, not a dev machine.
-# It mounts proc, sysfs, devtmpfs, debugfs and tmpfs, then runs the job tests/vm/run.ts put on the 9p share
+# It mounts proc, sysfs, devtmpfs, debugfs, tracefs and tmpfs, then runs the job tests/vm/run.ts put on the 9p share
 # (tag "job", virtio-mmio): job.sh sets DMABUF_VM_USER ("uid:gid" or empty for root), DMABUF_VM_REQUIRE_HW
 # and the command as positional parameters; other files of the share (run.ts --file) are at /job/NAME.
 # The kernel console is the PL011 UART (ttyAMA0). The command's stdout and stderr are pipes drained to the
@@ -30,6 +30,7 @@ mount -t proc proc /proc || fail "cannot mount /proc"
 mount -t sysfs sysfs /sys || fail "cannot mount /sys"
 mount -t devtmpfs devtmpfs /dev || fail "cannot mount /dev"
 mount -t debugfs debugfs /sys/kernel/debug || fail "cannot mount debugfs"
+mount -t tracefs tracefs /sys/kernel/tracing || fail "cannot mount tracefs on /sys/kernel/tracing"
 mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "cannot mount /tmp"
 mkdir -p /dev/shm /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "cannot mount /dev/shm"

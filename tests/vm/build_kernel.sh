@@ -48,7 +48,9 @@ parse_args() {
   case $arch in
     x86_64)
       make_arch=x86_64 cross= image_path=arch/x86/boot/bzImage image_target=bzImage
-      qemu_package=qemu-system-x86 arch_packages=()
+      qemu_package=qemu-system-x86
+      # The real-program tier runs these unmodified in the guest (it sees the host's root over 9p).
+      arch_packages=(v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
       [ "$page_size" = 4k ] || usage_error "Page size $page_size does not exist on x86_64: only 4k"
       ;;
     arm64)

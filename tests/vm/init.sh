@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the dmabuf test VM: PID 1 in an initramfs holding only a static busybox.
 # It mounts the host's root filesystem (9p tag "host", read-only) at /newroot, adds proc, sysfs, devtmpfs,
-# debugfs and a writable tmpfs under it, and runs the job that tests/vm/run.ts put on the writable 9p share
+# debugfs, tracefs and a writable tmpfs under it, and runs the job that tests/vm/run.ts put on the writable 9p share
 # (tag "job"): job.sh sets DMABUF_VM_CHECKOUT, DMABUF_VM_USER ("uid:gid" or empty for root),
 # DMABUF_VM_REQUIRE_HW ("1" or empty), DMABUF_VM_SELFTESTS (host path of the kernel's selftests, or empty)
 # and the command as positional parameters.
@@ -47,6 +47,7 @@ mount -t proc proc $root/proc || fail "cannot mount $root/proc"
 mount -t sysfs sysfs $root/sys || fail "cannot mount $root/sys"
 mount -t devtmpfs devtmpfs $root/dev || fail "cannot mount $root/dev"
 mount -t debugfs debugfs $root/sys/kernel/debug || fail "cannot mount debugfs"
+mount -t tracefs tracefs $root/sys/kernel/tracing || fail "cannot mount tracefs on /sys/kernel/tracing"
 mkdir -p $root/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs $root/dev/shm || fail "cannot mount /dev/shm"
 
