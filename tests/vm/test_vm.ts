@@ -11,19 +11,36 @@
  * On the arm64 board there is no checkout and no test runner, only busybox and the bundle: the guest runs
  * tests/board/tier.sh (`dmabuf smoke --format tap`, then the lab scenario tests/board/scenario.sh, both TAP),
  * and this process checks each TAP stream strictly — a plan, every test numbered in order, as many as
- * planned — and that the guest had the page size asked for. It then prints a summary line in deno test's
+ * planned — and that the guest had the page size asked for. The tier also runs the LAVA test definition
+ * tests/lava/dmabuf-smoke.yaml as LAVA would (its run.sh, written here by tests/lava/definition.ts with the
+ * board's bundle as job parameters, under busybox sh with the lava-test-case/lava-test-set recorders on
+ * PATH) and `dmabuf smoke --json`; this process reads the run's console as LAVA's dispatcher does and
+ * compares the cases with the JSON report ({@link compareLavaRun}), a third TAP stream, `lava`. It then prints a summary line in deno test's
  * format (`ok | N passed | N failed | N ignored`, skips as ignored) for tests/run_all.sh. Exit status: 0 when
  * everything passed and nothing was skipped, else 1 (or the VM runner's own failure status).
  * @module
  */
 
 import { parseOptions, VmError } from "./run.ts";
+import { parseDefinition, runScript } from "../lava/definition.ts";
+import { dispatcherRead, type LavaRecord } from "../commands/lab/lava_dispatcher.ts";
+import { checkPart, safeName, UniqueNames } from "../../commands/lab/names.ts";
+import type { Report } from "../../commands/smoke/report_format.ts";
 import { fileURLToPath } from "node:url";
 
 const RUNNER = fileURLToPath(new URL("run.ts", import.meta.url));
-const BOARD_FILES = ["../board/tier.sh", "../board/scenario.sh"].map((path) =>
-  fileURLToPath(new URL(path, import.meta.url))
-);
+const BOARD_FILES = [
+  "../board/tier.sh",
+  "../board/scenario.sh",
+  "../lava/lava-test-case",
+  "../lava/lava-test-set",
+].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+const DEFINITION = fileURLToPath(new URL("../lava/dmabuf-smoke.yaml", import.meta.url));
+const PACKAGE_JSON = fileURLToPath(new URL("../../package.json", import.meta.url));
+/** Where board_root.sh unpacks the bundle on the board (`/opt/dmabuf-<version>/bin/dmabuf`). */
+const BOARD_BUNDLE_ROOT = "/opt";
+/** The run.sh of the definition on the job share (tier.sh runs it). */
+const DEFINITION_SCRIPT = "dmabuf-smoke-run.sh";
 
 /** One test line of a TAP stream. */
 export interface TapTest {
@@ -79,10 +96,12 @@ export function parseTap(text: string): TapReport {
   return report;
 }
 
-/** A TAP section of the board tier's output: between `@@tap NAME` and `@@exit STATUS`. */
+/** A section of the board tier's output: between `@@tap NAME` (or `@@text NAME`) and `@@exit STATUS`. */
 export interface BoardSection {
   name: string;
-  tap: string;
+  /** `tap` for a TAP stream, `text` for other output (the LAVA run's console, a JSON report). */
+  kind: "tap" | "text";
+  text: string;
   /** The exit status of the section's command, or undefined when its end never came. */
   status: number | undefined;
 }
@@ -93,14 +112,17 @@ export function splitBoardOutput(text: string): { machine: string | undefined; s
   const sections: BoardSection[] = [];
   let current: BoardSection | undefined;
   for (const line of text.split("\n")) {
-    const start = /^@@tap (\S+)$/.exec(line);
+    const start = /^@@(tap|text) (\S+)$/.exec(line);
     const exit = /^@@exit (\d+)$/.exec(line);
     if (line.startsWith("@@machine ")) machine = line.slice("@@machine ".length);
-    else if (start) sections.push(current = { name: start[1]!, tap: "", status: undefined });
-    else if (exit && current) {
+    else if (start) {
+      sections.push(
+        current = { name: start[2]!, kind: start[1] as "tap" | "text", text: "", status: undefined },
+      );
+    } else if (exit && current) {
       current.status = Number(exit[1]);
       current = undefined;
-    } else if (current) current.tap += `${line}\n`;
+    } else if (current) current.text += `${line}\n`;
   }
   return { machine, sections };
 }
@@ -114,7 +136,151 @@ export interface BoardVerdict {
   notes: string[];
 }
 
-/** Judges the board tier's output: both sections present and clean, on the page size asked for. */
+/** The definition's cases for the run as a whole (dmabuf-smoke.yaml's steps), besides smoke's checks. */
+export const RUN_LEVEL_CASES = ["dmabuf-bundle", "dmabuf-smoke-complete"] as const;
+
+/** One test of {@link compareLavaRun}. */
+export interface ComparisonTest {
+  ok: boolean;
+  description: string;
+  /** Why it failed, one line each. */
+  diagnostics: string[];
+}
+
+/** What a section brought back: its output and its command's exit status (undefined: it never finished). */
+export interface SectionOutput {
+  text: string;
+  status: number | undefined;
+}
+
+/**
+ * Compares a run of the LAVA definition (`run`: its console as LAVA reads it, and run.sh's exit status) with
+ * `dmabuf smoke --json` on the same board (`smoke`): the run starts and ends (STARTRUN, ENDRUN, exit 0); the
+ * dispatcher (tests/commands/lab/lava_dispatcher.ts) reads it without error; test sets are paired; every
+ * smoke check is exactly one case, id `<group>.<check>` as commands/lab/names.ts maps and uniquifies them,
+ * with the JSON's result, in its group's test set; each run-level case is there once, passed, outside any
+ * set; and there is no other case. Failing checks do not fail these tests, a result that differs does.
+ */
+export function compareLavaRun(
+  run: SectionOutput,
+  smoke: SectionOutput,
+  runLevelCases: readonly string[] = RUN_LEVEL_CASES,
+): ComparisonTest[] {
+  const tests: ComparisonTest[] = [];
+  const test = (description: string, diagnostics: string[]) =>
+    tests.push({ ok: diagnostics.length === 0, description, diagnostics });
+
+  const lines = run.text.split("\n");
+  const startRun = lines.findIndex((line) => /<LAVA_SIGNAL_STARTRUN \S+ \S+>/.test(line));
+  const endRun = lines.findIndex((line) => /<LAVA_SIGNAL_ENDRUN \S+ \S+>/.test(line));
+  const runProblems: string[] = [];
+  if (run.status !== 0) runProblems.push(`run.sh exit status ${run.status ?? "none (it never finished)"}`);
+  if (startRun < 0) runProblems.push("no STARTRUN signal");
+  if (endRun < 0) runProblems.push("no ENDRUN signal");
+  else if (endRun < startRun) runProblems.push("ENDRUN before STARTRUN");
+  test("definition: run.sh exits 0, between STARTRUN and ENDRUN", runProblems);
+
+  let records: LavaRecord[] = [];
+  try {
+    records = dispatcherRead(run.text);
+    test(`definition: LAVA's dispatcher reads its ${records.length} cases without error`, []);
+  } catch (error) {
+    test("definition: LAVA's dispatcher reads its cases without error", [(error as Error).message]);
+  }
+
+  const setProblems: string[] = [];
+  let open: string | null = null;
+  for (const match of run.text.matchAll(/<LAVA_SIGNAL_TESTSET (START \S+|STOP)>/g)) {
+    const name = match[1] === "STOP" ? null : match[1]!.slice("START ".length);
+    if (name !== null && open !== null) setProblems.push(`START ${name} while ${open} is open`);
+    if (name === null && open === null) setProblems.push("STOP with no set open");
+    open = name;
+  }
+  if (open !== null) setProblems.push(`${open} is never stopped`);
+  test("definition: each test set START is closed by a STOP before the next", setProblems);
+
+  let report: Report | undefined;
+  const smokeProblems: string[] = [];
+  try {
+    report = JSON.parse(smoke.text) as Report;
+    if (!Array.isArray(report.results)) throw new Error("no results array");
+  } catch (error) {
+    report = undefined;
+    smokeProblems.push(`not a smoke --json report: ${(error as Error).message}`);
+  }
+  if (report !== undefined) {
+    const failed = report.results.some((result) => result.status === "fail");
+    if (smoke.status !== (failed ? 1 : 0)) {
+      smokeProblems.push(`exit status ${smoke.status ?? "none"} with ${failed ? "a" : "no"} failed check`);
+    }
+  }
+  test(
+    `smoke --json: a report of ${report?.results.length ?? "no"} checks, its exit status matching`,
+    smokeProblems,
+  );
+
+  const byCase = Map.groupBy(records, (record) => record.case);
+  const once = (id: string, result: string, set: string | null): string[] => {
+    const found = byCase.get(id) ?? [];
+    if (found.length !== 1) return [`recorded ${found.length} times`];
+    const problems: string[] = [];
+    if (found[0]!.result !== result) problems.push(`recorded as ${found[0]!.result}`);
+    if (found[0]!.set !== set) {
+      problems.push(`recorded in ${found[0]!.set === null ? "no set" : `set ${found[0]!.set}`}`);
+    }
+    return problems;
+  };
+  const expected = new Set<string>();
+  const ids = new UniqueNames();
+  for (const result of report?.results ?? []) {
+    const set = safeName(result.group);
+    const id = ids.take(`${set}.${safeName(checkPart(result.id, result.group))}`);
+    expected.add(id);
+    test(
+      `${id}: one case, ${result.status} as ${result.id} in --json, in set ${set}`,
+      once(id, result.status, set),
+    );
+  }
+  for (const id of runLevelCases) {
+    expected.add(id);
+    test(`definition: run-level case ${id} once, pass, outside any test set`, once(id, "pass", null));
+  }
+  const extra = [...byCase.keys()].filter((id) => !expected.has(id));
+  test(
+    "definition: no case beyond smoke's checks and the run-level cases",
+    extra.length === 0 ? [] : [`extra: ${extra.join(", ")}`],
+  );
+  return tests;
+}
+
+/** {@link compareLavaRun}'s tests as a TAP stream. */
+export function comparisonTap(tests: ComparisonTest[]): string {
+  return `1..${tests.length}\n` +
+    tests.map((test, index) =>
+      `${test.ok ? "ok" : "not ok"} ${index + 1} - ${test.description}\n` +
+      test.diagnostics.map((line) => `# ${line}\n`).join("")
+    ).join("");
+}
+
+/** The `lava` stream of the board tier: its `lava-run` and `smoke-json` sections compared. */
+export function lavaSection(sections: BoardSection[]): BoardSection {
+  const output = (name: string): SectionOutput => {
+    const section = sections.find((s) => s.name === name);
+    return { text: section?.text ?? "", status: section?.status };
+  };
+  const tests = compareLavaRun(output("lava-run"), output("smoke-json"));
+  return {
+    name: "lava",
+    kind: "tap",
+    text: comparisonTap(tests),
+    status: tests.every((test) => test.ok) ? 0 : 1,
+  };
+}
+
+/**
+ * Judges the board tier's output: the smoke and scenario TAP streams and the LAVA comparison
+ * ({@link lavaSection}) present and clean, on the page size asked for.
+ */
 export function judgeBoard(text: string, pageSize: string): BoardVerdict {
   const verdict: BoardVerdict = { passed: 0, failed: 0, skipped: 0, notes: [] };
   const { machine, sections } = splitBoardOutput(text);
@@ -124,13 +290,14 @@ export function judgeBoard(text: string, pageSize: string): BoardVerdict {
   };
   if (!machine?.startsWith("aarch64 ")) fail(`not an aarch64 guest: ${machine ?? "no machine line"}`);
   else if (!machine.endsWith(` page=${pageSize}`)) fail(`page size asked ${pageSize}, guest says ${machine}`);
-  for (const name of ["smoke", "scenario"]) {
-    const section = sections.find((s) => s.name === name);
+  const streams = [...sections.filter((s) => s.kind === "tap"), lavaSection(sections)];
+  for (const name of ["smoke", "scenario", "lava"]) {
+    const section = streams.find((s) => s.name === name);
     if (!section) {
       fail(`${name}: no output`);
       continue;
     }
-    const report = parseTap(section.tap);
+    const report = parseTap(section.text);
     for (const test of report.tests) {
       if (test.skip) {
         verdict.skipped++;
@@ -194,13 +361,34 @@ async function main(args: string[]): Promise<number> {
     return (await child.status).code;
   }
   if (testArgs.length > 0) throw new VmError("The board tier takes no test arguments", 2);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...runner, ...BOARD_FILES.flatMap((file) => ["--file", file]), "--", "sh", "/job/tier.sh"],
-    stdin: "null",
-    stdout: "piped",
-  }).spawn();
-  const output = await tee(child.stdout);
-  const status = await child.status;
+  // The definition's run.sh as LAVA writes it, the job's parameters pointing at the board's bundle.
+  const scriptDir = await Deno.makeTempDir({ prefix: "dmabuf-board-lava-" });
+  let output: string;
+  let status: Deno.CommandStatus;
+  try {
+    const script = `${scriptDir}/${DEFINITION_SCRIPT}`;
+    const version = (JSON.parse(await Deno.readTextFile(PACKAGE_JSON)) as { version: string }).version;
+    await Deno.writeTextFile(
+      script,
+      runScript(parseDefinition(await Deno.readTextFile(DEFINITION)), {
+        overrides: { DMABUF_ROOT: BOARD_BUNDLE_ROOT, DMABUF_VERSION: version },
+      }),
+    );
+    const files = [...BOARD_FILES, script];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...runner, ...files.flatMap((file) => ["--file", file]), "--", "sh", "/job/tier.sh"],
+      stdin: "null",
+      stdout: "piped",
+    }).spawn();
+    output = await tee(child.stdout);
+    status = await child.status;
+  } finally {
+    await Deno.remove(scriptDir, { recursive: true });
+  }
+  const lava = lavaSection(splitBoardOutput(output).sections);
+  printLine(`@@tap lava (on the host: the LAVA run's cases against smoke --json)`);
+  Deno.stdout.writeSync(encoder.encode(lava.text));
+  printLine(`@@exit ${lava.status}`);
   const verdict = judgeBoard(output, options.pageSize);
   const label = `board tier: arm64 ${options.kernel}, ${options.pageSize} pages`;
   for (const note of verdict.notes) printLine(`${label}: ${note}`);

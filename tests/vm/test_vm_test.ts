@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
-import { judgeBoard, parseTap, splitBoardOutput } from "./test_vm.ts";
+import { compareLavaRun, comparisonTap, judgeBoard, parseTap, splitBoardOutput } from "./test_vm.ts";
+import { renderJson } from "../../commands/smoke/report_format.ts";
+import { renderLava } from "../../commands/lab/lava.ts";
+import { MIXED, report, result } from "../commands/lab/fixtures.ts";
 
 const SMOKE_OK = "TAP version 13\n1..2\nok 1 - system: alloc\nok 2 - udmabuf: alloc\n";
+
+/** A report of two passing checks, as smoke --json prints it, and its LAVA run (see lavaRun). */
+const SMALL = report([
+  result({ id: "system/alloc", group: "system" }),
+  result({ id: "udmabuf/alloc", group: "udmabuf" }),
+]);
+/** The tests compareLavaRun makes of SMALL: 4 about the run, one per check, 2 run-level cases, 1 for extras. */
+const SMALL_TESTS = 4 + 2 + 2 + 1;
 
 function board(
   smoke: string,
@@ -9,7 +20,25 @@ function board(
   machine = "aarch64 6.12.117 page=4k",
 ): string {
   return `@@machine ${machine}\n@@tap smoke\n${smoke}@@exit ${/not ok/.test(smoke) ? 1 : 0}\n` +
-    `@@tap scenario\n${scenario}@@exit ${/not ok/.test(scenario) ? 1 : 0}\n`;
+    `@@tap scenario\n${scenario}@@exit ${/not ok/.test(scenario) ? 1 : 0}\n` +
+    `@@text lava-run\n${lavaRun(renderLava(SMALL))}@@exit 0\n@@text smoke-json\n${
+      renderJson(SMALL)
+    }@@exit 0\n`;
+}
+
+/** The console of the definition's run.sh around smoke's signals, as busybox sh and the recorders print it. */
+function lavaRun(signals: string, complete = "pass"): string {
+  return "<LAVA_SIGNAL_STARTRUN 0_dmabuf-smoke local>\n0.1.0\n" +
+    "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=dmabuf-bundle RESULT=pass>\n" + signals +
+    `<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=dmabuf-smoke-complete RESULT=${complete}>\n` +
+    "<LAVA_SIGNAL_ENDRUN 0_dmabuf-smoke local>\n";
+}
+
+/** compareLavaRun's failed tests, as `description: diagnostics`. */
+function failures(run: string, json: string, runStatus = 0, smokeStatus = 1): string[] {
+  return compareLavaRun({ text: run, status: runStatus }, { text: json, status: smokeStatus })
+    .filter((test) => !test.ok)
+    .map((test) => `${test.description}: ${test.diagnostics.join("; ")}`);
 }
 
 Deno.test("parseTap reads ok, not ok with a YAML block, SKIP and comments", () => {
@@ -35,12 +64,22 @@ Deno.test("parseTap is strict: no plan, short runs, numbering gaps and stray lin
 Deno.test("splitBoardOutput finds the machine line and each section's TAP and status", () => {
   const { machine, sections } = splitBoardOutput(board(SMOKE_OK));
   assert.equal(machine, "aarch64 6.12.117 page=4k");
-  assert.deepEqual(sections.map((s) => [s.name, s.status]), [["smoke", 0], ["scenario", 0]]);
-  assert.equal(sections[0]!.tap, SMOKE_OK);
+  assert.deepEqual(sections.map((s) => [s.name, s.kind, s.status]), [
+    ["smoke", "tap", 0],
+    ["scenario", "tap", 0],
+    ["lava-run", "text", 0],
+    ["smoke-json", "text", 0],
+  ]);
+  assert.equal(sections[0]!.text, SMOKE_OK);
 });
 
 Deno.test("judgeBoard: all passing on the asked page size is clean", () => {
-  assert.deepEqual(judgeBoard(board(SMOKE_OK), "4k"), { passed: 3, failed: 0, skipped: 0, notes: [] });
+  assert.deepEqual(judgeBoard(board(SMOKE_OK), "4k"), {
+    passed: 3 + SMALL_TESTS,
+    failed: 0,
+    skipped: 0,
+    notes: [],
+  });
 });
 
 Deno.test("judgeBoard counts failures and skips by name, and checks the page size and both sections", () => {
@@ -52,10 +91,88 @@ Deno.test("judgeBoard counts failures and skips by name, and checks the page siz
     ),
     "16k",
   );
-  assert.equal(verdict.passed, 2);
+  assert.equal(verdict.passed, 2 + SMALL_TESTS);
   assert.equal(verdict.failed, 1);
   assert.equal(verdict.skipped, 1);
   assert.deepEqual(verdict.notes, ["smoke: not ok 2 - system: size-4KiB", "smoke: skipped 3 - c"]);
   assert.equal(judgeBoard(board(SMOKE_OK), "16k").failed, 1, "a 4k guest when 16k was asked");
-  assert.equal(judgeBoard("@@machine aarch64 x page=4k\n@@tap smoke\n" + SMOKE_OK, "4k").failed, 2);
+  const noLava = judgeBoard("@@machine aarch64 x page=4k\n@@tap smoke\n" + SMOKE_OK, "4k");
+  assert.deepEqual(noLava.notes.slice(0, 2), ["smoke: never finished", "scenario: no output"]);
+  assert.ok(
+    noLava.notes.slice(2).every((note) => note.startsWith("lava: ")),
+    "the comparison fails, honestly",
+  );
+  assert.ok(noLava.failed > 2);
+});
+
+Deno.test("compareLavaRun: a faithful run matches, failing checks, collided ids and a reopened set included", () => {
+  const json = renderJson(MIXED);
+  const tests = compareLavaRun({ text: lavaRun(renderLava(MIXED)), status: 0 }, { text: json, status: 1 });
+  assert.deepEqual(tests.filter((test) => !test.ok), []);
+  assert.equal(tests.length, 4 + MIXED.results.length + 2 + 1);
+  assert.ok(
+    tests.some((test) =>
+      test.description === "system.alloc-16MiB: one case, fail as system/alloc-16MiB in --json, in set system"
+    ),
+  );
+  assert.ok(tests.some((test) => test.description.startsWith("linux_cma.alloc_4_KiB__1-2: one case, pass")));
+  const tap = parseTap(comparisonTap(tests));
+  assert.deepEqual(tap.problems, []);
+  assert.equal(tap.tests.length, tests.length);
+});
+
+Deno.test("compareLavaRun: a different result, a missing, doubled or extra case and a wrong set each fail", () => {
+  const json = renderJson(SMALL);
+  const signals = renderLava(SMALL);
+  assert.deepEqual(failures(lavaRun(signals), json, 0, 0), []);
+  assert.deepEqual(
+    failures(lavaRun(signals.replace("system.alloc RESULT=pass", "system.alloc RESULT=fail")), json, 0, 0),
+    ["system.alloc: one case, pass as system/alloc in --json, in set system: recorded as fail"],
+  );
+  assert.deepEqual(
+    failures(lavaRun(signals.replace(/^.*udmabuf.alloc.*\n/m, "")), json, 0, 0),
+    ["udmabuf.alloc: one case, pass as udmabuf/alloc in --json, in set udmabuf: recorded 0 times"],
+  );
+  const doubled = signals.replace(/^(.*system.alloc.*\n)/m, "$1$1");
+  assert.deepEqual(failures(lavaRun(doubled), json, 0, 0), [
+    "system.alloc: one case, pass as system/alloc in --json, in set system: recorded 2 times",
+  ]);
+  const extra = signals.replace(
+    "<LAVA_SIGNAL_TESTSET STOP>\n",
+    "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=system.x RESULT=pass>\n<LAVA_SIGNAL_TESTSET STOP>\n",
+  );
+  assert.deepEqual(failures(lavaRun(extra), json, 0, 0), [
+    "definition: no case beyond smoke's checks and the run-level cases: extra: system.x",
+  ]);
+  const moved = signals.replace("<LAVA_SIGNAL_TESTSET START udmabuf>", "<LAVA_SIGNAL_TESTSET START other>");
+  assert.deepEqual(failures(lavaRun(moved), json, 0, 0), [
+    "udmabuf.alloc: one case, pass as udmabuf/alloc in --json, in set udmabuf: recorded in set other",
+  ]);
+});
+
+Deno.test("compareLavaRun: run-level cases, set pairing, the run's end and smoke's JSON and status are checked", () => {
+  const json = renderJson(SMALL);
+  const signals = renderLava(SMALL);
+  assert.deepEqual(failures(lavaRun(signals, "fail"), json, 0, 0), [
+    "definition: run-level case dmabuf-smoke-complete once, pass, outside any test set: recorded as fail",
+  ]);
+  const unclosed = signals.replace(/<LAVA_SIGNAL_TESTSET STOP>\n$/, "");
+  assert.deepEqual(failures(lavaRun(unclosed), json, 0, 0), [
+    "definition: each test set START is closed by a STOP before the next: udmabuf is never stopped",
+    "definition: run-level case dmabuf-smoke-complete once, pass, outside any test set: recorded in set udmabuf",
+  ]);
+  const crashed = lavaRun(signals).replace(/^<LAVA_SIGNAL_ENDRUN.*\n/m, "");
+  assert.deepEqual(failures(crashed, json, 2, 0), [
+    "definition: run.sh exits 0, between STARTRUN and ENDRUN: run.sh exit status 2; no ENDRUN signal",
+  ]);
+  assert.deepEqual(failures(lavaRun(signals), json, 0, 1), [
+    "smoke --json: a report of 2 checks, its exit status matching: exit status 1 with no failed check",
+  ]);
+  const notJson = failures(lavaRun(signals), "Segmentation fault\n", 0, 139);
+  assert.equal(notJson.length, 2);
+  assert.match(
+    notJson[0]!,
+    /^smoke --json: a report of no checks, its exit status matching: not a smoke --json report: /,
+  );
+  assert.match(notJson[1]!, /extra: system.alloc, udmabuf.alloc$/);
 });
