@@ -36,7 +36,6 @@ import {
 } from "./vivid.ts";
 import { getFdOf } from "../../ffi/pidfd.ts";
 import { DmaBuf } from "../../ffi/dma_buf.ts";
-import { dmaBufSource, readImage } from "../../commands/image/map_image.ts";
 import { decodePng } from "../commands/image/png_decode.ts";
 
 const PAGE = 4096;
@@ -442,36 +441,53 @@ const BARS_RGB: Record<string, [number, number, number]> = {
 const RGB_TOLERANCE = 8;
 
 hwTest({
-  name: "a live vivid frame read through dmaBufSource (SYNC READ) converts to a PNG of the colour bars",
+  name: "map --pid --fd --image on a live vivid frame writes a PNG of the colour bars (SYNC READ bracket)",
   needs: REAL,
   fn: async () => {
     await using pipeline = await startPipeline("capture");
     const { stride } = await captureFormat();
-    using buffer = new DmaBuf(getFdOf({ pid: pipeline.pid, fd: pipeline.fds[0]!.fd }));
-    const { png, report } = readImage(dmaBufSource(buffer, { sync: true }), {
-      path: "frame.png",
-      fourcc: FRAME.fourcc,
-      width: FRAME.width,
-      height: FRAME.height,
-      stride,
-      offset: 0,
-      range: "limited",
-    });
-    assertEquals([report.bytesRead, report.stride], [stride * FRAME.height, stride]);
-    const decoded = decodePng(png);
-    assertEquals([decoded.width, decoded.height], [FRAME.width, FRAME.height]);
-    // Bar centres on rows across the lower three quarters (the OSD text is in the top-left corner).
-    for (const row of [FRAME.height / 2, SAMPLE_ROW, FRAME.height - 10]) {
-      BARS_YCBCR.forEach(([name], i) => {
-        const x = barCentre(i);
-        const at = (row * FRAME.width + x) * 4;
-        const got = Array.from(decoded.rgba.subarray(at, at + 3));
-        const want = BARS_RGB[name]!;
-        assertOk(
-          got.every((c, k) => Math.abs(c - want[k]!) <= RGB_TOLERANCE),
-          `${name} bar at (${x}, ${row}): got ${got}, want ${want}`,
-        );
-      });
+    const dir = await Deno.makeTempDir({ prefix: "dmabuf-frame-" });
+    try {
+      const path = `${dir}/frame.png`;
+      const report = await dmabufJson<{ path: string; stride: number; bytesRead: number; fourcc: string }>([
+        "map",
+        "--pid",
+        String(pipeline.pid),
+        "--fd",
+        String(pipeline.fds[0]!.fd),
+        "--image",
+        path,
+        "--fourcc",
+        "YUY2",
+        "--width",
+        String(FRAME.width),
+        "--height",
+        String(FRAME.height),
+      ]);
+      assertEquals([report.path, report.fourcc, report.bytesRead, report.stride], [
+        path,
+        FRAME.fourcc,
+        stride * FRAME.height,
+        stride,
+      ]);
+      const png = await Deno.readFile(path);
+      const decoded = decodePng(png);
+      assertEquals([decoded.width, decoded.height], [FRAME.width, FRAME.height]);
+      // Bar centres on rows across the lower three quarters (the OSD text is in the top-left corner).
+      for (const row of [FRAME.height / 2, SAMPLE_ROW, FRAME.height - 10]) {
+        BARS_YCBCR.forEach(([name], i) => {
+          const x = barCentre(i);
+          const at = (row * FRAME.width + x) * 4;
+          const got = Array.from(decoded.rgba.subarray(at, at + 3));
+          const want = BARS_RGB[name]!;
+          assertOk(
+            got.every((c, k) => Math.abs(c - want[k]!) <= RGB_TOLERANCE),
+            `${name} bar at (${x}, ${row}): got ${got}, want ${want}`,
+          );
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
