@@ -117,6 +117,19 @@ Deno.test("stat --exporter, --name GLOB and --min-size filter, and totals follow
   });
 });
 
+Deno.test("stat --name '[z-a]' (a glob that makes no matcher) is a usage error naming the pattern", async () => {
+  for (const glob of ["[z-a]", "x[9-0]*"]) {
+    const { code, stdout, stderr } = await runCli(["stat", "--input", fixture("v6_1"), "--name", glob]);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, "");
+    assert.match(
+      stderr,
+      new RegExp(`^dmabuf: .*Invalid name pattern "${RegExp.escape(glob)}": range out of order`),
+    );
+    assert.doesNotMatch(stderr, /internal error/);
+  }
+});
+
 Deno.test("stat table stays aligned with long names, TABs and newlines in names", async () => {
   const long = "a-very-long-buffer-name-31-char";
   const text = Deno.readTextFileSync(fixture("edge_names")).replace("front buffer 0", long);
