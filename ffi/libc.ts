@@ -67,6 +67,12 @@ const symbols = {
   syscall: { parameters: [long, long, long, long], result: long },
   /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; CLOCK_MONOTONIC is what fence timestamps use */
   clock_gettime: { parameters: [int, buf], result: int },
+  /** `void *calloc(size_t nmemb, size_t size)`; memory for a pointer a struct holds (see native_memory.ts) */
+  calloc: { parameters: [size_t, size_t], result: ptr },
+  /** `void free(void *ptr)` */
+  free: { parameters: [ptr], result: "void" },
+  /** `int getpagesize(void)`; the kernel's page size (4096, 16384 on some arm64 kernels, 65536 on others) */
+  getpagesize: { parameters: [], result: int },
   /** `unsigned int geteuid(void)` */
   geteuid: { parameters: [], result: uint },
   /** `int *__errno_location(void)` */
