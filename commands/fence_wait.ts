@@ -6,7 +6,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { CliError, ExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
+import { CliError, interruptedExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
 import { formatDuration, type Output } from "./toolkit/output.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { PollEvents } from "../ffi/fd.ts";
@@ -112,6 +112,7 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
       outcome,
       state: syncFile.info(),
       flags,
+      signal,
     });
     return;
   }
@@ -137,12 +138,12 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
   if (exported !== null) {
     using syncFile = exported;
     const outcome = await syncFile.wait(options);
-    report(out, { target, label, method: "sync_file", outcome, state: syncFile.info(), flags });
+    report(out, { target, label, method: "sync_file", outcome, state: syncFile.info(), flags, signal });
     return;
   }
   const events = access === "read" ? PollEvents.POLLIN : PollEvents.POLLOUT;
   const outcome = await waitForEvents({ fd: buffer.fd, events, label }, options);
-  report(out, { target, label, method: "poll", outcome, state: null, flags });
+  report(out, { target, label, method: "poll", outcome, state: null, flags, signal });
 }
 
 interface Report {
@@ -152,6 +153,8 @@ interface Report {
   outcome: WaitOutcome;
   state: SyncFileState | null;
   flags: FenceWaitFlags;
+  /** The interrupt signal: its reason (SIGINT or SIGTERM) decides the exit status of an interrupted wait. */
+  signal: AbortSignal;
 }
 
 function report(out: Output, report: Report): void {
@@ -188,7 +191,7 @@ function report(out: Output, report: Report): void {
       throw new TimeoutError(`Timed out after ${waited} waiting on ${label}`);
     case "interrupted":
       throw new CliError(`Interrupted after ${waited} waiting on ${label}`, {
-        exitCode: ExitCode.INTERRUPTED,
+        exitCode: interruptedExitCode(report.signal.reason),
       });
   }
 }

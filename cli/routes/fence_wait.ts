@@ -56,7 +56,7 @@ export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>(
       "until a dma-buf's implicit fences do: --read waits for the writers, --write (default) for all fences.",
       "For --dmabuf it exports a sync_file (DMA_BUF_IOCTL_EXPORT_SYNC_FILE) so each fence can be shown, and",
       "falls back to poll(2) on the dma-buf (POLLIN for --read, POLLOUT for --write) on kernels before 6.0.",
-      "The wait is poll in 100 ms slices, so Ctrl-C stops it promptly (exit 130).",
+      "The wait is poll in 100 ms slices, so Ctrl-C stops it promptly (exit 130; SIGTERM: 143).",
       "",
       "Prints what it waited on, the result and the elapsed time, then the sync_file's name and status and per",
       "fence (SYNC_IOC_FILE_INFO) driver, timeline, status and when it signalled. --json fields: target {kind,",
@@ -70,7 +70,8 @@ export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>(
       "  dmabuf fence-wait --dmabuf --pid 1234 --fd 5 --read",
       "",
       "Exit status: 0 signalled without error (or the dma-buf is idle); 1 signalled with an error status (e.g.",
-      "-ENOENT, printed) or a failure (fd not open, not a sync_file); 124 timeout; 130 interrupted; 2 usage error.",
+      "-ENOENT, printed) or a failure (fd not open, not a sync_file); 124 timeout; 130 interrupted (SIGINT), 143",
+      "(SIGTERM); 2 usage error.",
     ].join("\n"),
   },
 });

@@ -482,30 +482,32 @@ hwTest({
   },
 });
 
-hwTest({
-  name: "Ctrl-C (SIGINT) stops a fence-wait promptly with exit 130",
-  needs: [needs.swSync],
-  fn: async () => {
-    using timeline = SwSyncTimeline.open();
-    using fence = timeline.createFence(1);
-    const waiter = spawnWatched([
-      "fence-wait",
-      "--pid",
-      String(Deno.pid),
-      "--fd",
-      String(fence.fd),
-      "--json",
-    ]);
-    await untilHolding(waiter.pid, "anon_inode:sync_file");
-    await delay(BLOCKED_FOR_MS);
-    assert.equal(waiter.exited(), false);
-    const start = performance.now();
-    Deno.kill(waiter.pid, "SIGINT");
-    const result = await waiter.result;
-    const elapsed = performance.now() - start;
-    assertExit(result, 130);
-    assert.ok(elapsed < 1000, `stopped ${elapsed} ms after SIGINT`);
-    assert.equal(json(result).result, "interrupted");
-    assert.match(result.stderr, /Interrupted after .* waiting on sync_file fd \d+ of pid \d+/);
-  },
-});
+for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  hwTest({
+    name: `${signal} stops a fence-wait promptly with exit ${status} (128 + the signal's number)`,
+    needs: [needs.swSync],
+    fn: async () => {
+      using timeline = SwSyncTimeline.open();
+      using fence = timeline.createFence(1);
+      const waiter = spawnWatched([
+        "fence-wait",
+        "--pid",
+        String(Deno.pid),
+        "--fd",
+        String(fence.fd),
+        "--json",
+      ]);
+      await untilHolding(waiter.pid, "anon_inode:sync_file");
+      await delay(BLOCKED_FOR_MS);
+      assert.equal(waiter.exited(), false);
+      const start = performance.now();
+      Deno.kill(waiter.pid, signal);
+      const result = await waiter.result;
+      const elapsed = performance.now() - start;
+      assertExit(result, status);
+      assert.ok(elapsed < 1000, `stopped ${elapsed} ms after ${signal}`);
+      assert.equal(json(result).result, "interrupted");
+      assert.match(result.stderr, /Interrupted after .* waiting on sync_file fd \d+ of pid \d+/);
+    },
+  });
+}
