@@ -115,3 +115,104 @@ Deno.test("--hold --json: one document with pid, fds and the ready fields; a sig
   await holding;
   assertEquals(JSON.parse(stdout()), { pid: Deno.pid, fds: [5], buffers: [{ fd: 5 }] });
 });
+
+/**
+ * Runs handOff(--exec CMD) in a separate Deno process (signals sent to it must not reach the test runner) and
+ * gives its pid, its stdout line by line (the child's, inherited), and its exit status with stderr.
+ */
+async function execDriver(command: readonly string[]) {
+  const driver = await Deno.makeTempFile({ prefix: "dmabuf-exec-driver-", suffix: ".ts" });
+  const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  await Deno.writeTextFile(
+    driver,
+    `import { handOff } from ${module("../../commands/hand_off.ts")};
+import { makeContext } from ${module("../../commands/toolkit/context.ts")};
+import { processIo } from ${module("../../commands/toolkit/output.ts")};
+import { exitCodeOf, formatError } from ${module("../../cli/errors.ts")};
+const context = makeContext(processIo(), () => new AbortController().signal);
+const flags = { json: false, verbose: false, color: "never", exec: true } as const;
+try {
+  await handOff(context, { flags, command: ${JSON.stringify(command)}, fds: [] });
+  Deno.exit(0);
+} catch (error) {
+  const message = formatError(error, false);
+  if (message !== "") Deno.stderr.writeSync(new TextEncoder().encode(message + "\\n"));
+  Deno.exit(exitCodeOf(error));
+}
+`,
+  );
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-prompt", "--no-check", driver],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const nextLine = async (): Promise<string> => {
+    while (!buffered.includes("\n")) {
+      const { done, value } = await lines.read();
+      if (done) throw new Error(`the driver's stdout ended before a line; had "${buffered}"`);
+      buffered += value;
+    }
+    const line = buffered.slice(0, buffered.indexOf("\n"));
+    buffered = buffered.slice(line.length + 1);
+    return line;
+  };
+  const finished = async () => {
+    const [status, stderr] = await Promise.all([
+      process.status,
+      new Response(process.stderr).text(),
+      lines.cancel().catch(() => {}),
+    ]);
+    await Deno.remove(driver);
+    return { code: status.code, stderr };
+  };
+  return { pid: process.pid, nextLine, finished };
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const) {
+  Deno.test(`--exec: ${signal} sent to dmabuf reaches the child; the child's status is ours`, async () => {
+    const trap = signal.slice(3);
+    const driver = await execDriver([
+      "sh",
+      "-c",
+      `trap 'echo got ${trap}; exit 40' ${trap}; echo ready; while :; do sleep 0.01; done`,
+    ]);
+    assertEquals(await driver.nextLine(), "ready");
+    Deno.kill(driver.pid, signal);
+    assertEquals(await driver.nextLine(), `got ${trap}`);
+    const { code, stderr } = await driver.finished();
+    assertEquals(code, 40, stderr);
+  });
+}
+
+Deno.test("--exec: the handlers are in place when the child starts (a signal it sends at once is passed back)", async () => {
+  const driver = await execDriver([
+    "sh",
+    "-c",
+    "trap 'echo got USR1; exit 41' USR1; kill -USR1 $PPID; while :; do sleep 0.01; done",
+  ]);
+  assertEquals(await driver.nextLine(), "got USR1");
+  const { code, stderr } = await driver.finished();
+  assertEquals(code, 41, stderr);
+});
+
+Deno.test("--exec: a second Ctrl-C forces the exit (130) when the child ignores the first", async () => {
+  const driver = await execDriver([
+    "sh",
+    "-c",
+    "trap 'echo got INT' INT; echo ready $$; while :; do sleep 0.01; done",
+  ]);
+  const child = Number((await driver.nextLine()).split(" ")[1]);
+  try {
+    Deno.kill(driver.pid, "SIGINT");
+    assertEquals(await driver.nextLine(), "got INT");
+    Deno.kill(driver.pid, "SIGINT");
+    const { code, stderr } = await driver.finished();
+    assertEquals(code, 130, stderr);
+    assertMatch(stderr, new RegExp(`^dmabuf: Interrupted twice: not waiting for "sh" \\(pid ${child}\\)`));
+  } finally {
+    Deno.kill(child, "SIGKILL");
+  }
+});
