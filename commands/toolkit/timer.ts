@@ -108,11 +108,11 @@ export class Timers implements Disposable {
   /** Calls `callback` once, `ms` from now; the promise resolves after it ran, also when it threw. */
   after(ms: number, callback: () => void): Promise<void> {
     const ran = Promise.withResolvers<void>();
-    let timer: Timer | undefined;
-    let fired = false;
-    timer = after(ms, () => {
-      fired = true;
-      if (timer !== undefined) this.#pending.delete(timer);
+    // A delay of 0 calls back before after() returns, so the timer is reached through this holder.
+    const entry: { timer?: Timer; fired?: boolean } = {};
+    entry.timer = after(ms, () => {
+      entry.fired = true;
+      if (entry.timer !== undefined) this.#pending.delete(entry.timer);
       try {
         callback();
       } catch (error) {
@@ -122,7 +122,7 @@ export class Timers implements Disposable {
         ran.resolve();
       }
     }, this.#clock);
-    if (!fired) this.#pending.add(timer);
+    if (entry.fired !== true) this.#pending.add(entry.timer);
     return ran.promise;
   }
 
