@@ -14,6 +14,7 @@ import { allocateBuffers } from "../../commands/buffer_select.ts";
 import { fillBuffer } from "../../commands/alloc.ts";
 import type { AllocatedBuffer } from "../../commands/alloc.ts";
 import { readReady } from "./holder.ts";
+import { openFdCount } from "../fds.ts";
 import { resolveHeapName } from "../../ffi/dma_heap.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
 
@@ -38,10 +39,6 @@ const heaps: HeapCase[] = [
 function bufinfoInodes(): Map<number, string | null> {
   const parsed = parseBufinfo(readTextFile(BUFINFO));
   return new Map(parsed.buffers.map((b) => [b.inode, b.name]));
-}
-
-function fdCount(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
 }
 
 /** A `dmabuf` subprocess with piped stdout/stderr, for the cases where the process boundary matters. */
@@ -258,7 +255,7 @@ hwTest({
   name: "1,000 alloc/fill/map/verify/close loops leave the fd count unchanged",
   needs: [needs.systemHeap, needs.udmabuf],
   fn: () => {
-    const before = fdCount();
+    const before = openFdCount();
     for (let i = 0; i < 1000; i++) {
       using set = allocateBuffers({ heap: i % 2 === 0 ? "system" : "udmabuf", size: PAGE });
       const buffer = set.buffers[0]!;
@@ -266,7 +263,7 @@ hwTest({
       using mapping = buffer.map();
       assertEquals(mapping.verify({ kind: "byte", value: i & 0xff || 1 }), null);
     }
-    assertEquals(fdCount(), before);
+    assertEquals(openFdCount(), before);
   },
 });
 
