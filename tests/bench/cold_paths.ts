@@ -73,7 +73,9 @@ const lines = [
   "",
   "command                       time      peak RSS",
   ...Object.keys(commands).map((name) =>
-    `${name.padEnd(28)} ${ms(name).toFixed(1).padStart(7)} ms ${(rss(name) / 1024).toFixed(1).padStart(7)} MiB`
+    `${name.padEnd(28)} ${ms(name).toFixed(1).padStart(7)} ms ${
+      (rss(name) / 1024).toFixed(1).padStart(7)
+    } MiB`
   ),
   "",
 ];
