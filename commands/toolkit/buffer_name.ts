@@ -8,18 +8,23 @@
 import { UsageError } from "./errors.ts";
 import { NAME_LEN } from "../../ffi/structs.ts";
 
+/** Checks a name for a kernel `char name[NAME_LEN]` field that `ioctl` fills. @throws {UsageError} */
+function checkName(input: string, ioctl: string): string {
+  const bytes = new TextEncoder().encode(input).length;
+  if (bytes >= NAME_LEN) {
+    throw new UsageError(`Name "${input}" is ${bytes} bytes: ${ioctl} takes at most ${NAME_LEN - 1}`);
+  }
+  if (input.includes("\0")) throw new UsageError(`Name "${input}" contains a NUL byte`);
+  return input;
+}
+
 /**
  * Parses a dma-buf name for `DMA_BUF_SET_NAME`: at most `DMA_BUF_NAME_LEN` - 1 = 31 bytes of UTF-8, checked
  * here so that nothing is allocated for a name the kernel would refuse.
  * @throws {UsageError} naming the bad value and its length
  */
 export function parseBufferName(input: string): string {
-  const bytes = new TextEncoder().encode(input).length;
-  if (bytes >= NAME_LEN) {
-    throw new UsageError(`Name "${input}" is ${bytes} bytes: DMA_BUF_SET_NAME takes at most ${NAME_LEN - 1}`);
-  }
-  if (input.includes("\0")) throw new UsageError(`Name "${input}" contains a NUL byte`);
-  return input;
+  return checkName(input, "DMA_BUF_SET_NAME");
 }
 
 /**
@@ -28,10 +33,5 @@ export function parseBufferName(input: string): string {
  * @throws {UsageError} naming the bad value and its length
  */
 export function parseMergeName(input: string): string {
-  const bytes = new TextEncoder().encode(input).length;
-  if (bytes >= NAME_LEN) {
-    throw new UsageError(`Name "${input}" is ${bytes} bytes: SYNC_IOC_MERGE takes at most ${NAME_LEN - 1}`);
-  }
-  if (input.includes("\0")) throw new UsageError(`Name "${input}" contains a NUL byte`);
-  return input;
+  return checkName(input, "SYNC_IOC_MERGE");
 }

@@ -110,7 +110,8 @@ Deno.test("--hold --json: one document with pid, fds and the ready fields; a sig
  * Runs handOff(--exec CMD) in a separate Deno process (signals sent to it must not reach the test runner); its
  * stdout is the child's (inherited).
  */
-function execDriver(command: readonly string[]): RunningProcess {
+function execDriver(script: string): RunningProcess {
+  const command = ["sh", "-c", script];
   const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
   const code = `import { handOff } from ${module("../../commands/hand_off.ts")};
 import { makeContext } from ${module("../../commands/toolkit/context.ts")};
@@ -133,11 +134,9 @@ try {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const) {
   Deno.test(`--exec: ${signal} sent to dmabuf reaches the child; the child's status is ours`, async () => {
     const trap = signal.slice(3);
-    const driver = execDriver([
-      "sh",
-      "-c",
+    const driver = execDriver(
       `trap 'echo got ${trap}; exit 40' ${trap}; echo ready; while :; do sleep 0.01; done`,
-    ]);
+    );
     await driver.readUntil("ready\n");
     Deno.kill(driver.pid, signal);
     const { code, stdout, stderr } = await driver.result;
@@ -147,22 +146,16 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGU
 }
 
 Deno.test("--exec: the handlers are in place when the child starts (a signal it sends at once is passed back)", async () => {
-  const driver = execDriver([
-    "sh",
-    "-c",
+  const driver = execDriver(
     "trap 'echo got USR1; exit 41' USR1; kill -USR1 $PPID; while :; do sleep 0.01; done",
-  ]);
+  );
   const { code, stdout, stderr } = await driver.result;
   assertEquals(stdout, "got USR1\n");
   assertEquals(code, 41, stderr);
 });
 
 Deno.test("--exec: a second Ctrl-C forces the exit (130) when the child ignores the first", async () => {
-  const driver = execDriver([
-    "sh",
-    "-c",
-    "trap 'echo got INT' INT; echo ready $$; while :; do sleep 0.01; done",
-  ]);
+  const driver = execDriver("trap 'echo got INT' INT; echo ready $$; while :; do sleep 0.01; done");
   const child = Number(/^ready (\d+)\n/.exec(await driver.readUntil("\n"))![1]);
   try {
     Deno.kill(driver.pid, "SIGINT");
