@@ -107,7 +107,7 @@ Deno.test("--hold --json: one document with pid, fds and the ready fields; a sig
 });
 
 /**
- * Runs handOff(--exec CMD) in a separate Deno process (signals sent to it must not reach the test runner); its
+ * Runs handOff(--exec sh -c SCRIPT) in a separate Deno process (signals sent to it must not reach the test runner); its
  * stdout is the child's (inherited).
  */
 function execDriver(script: string): RunningProcess {
