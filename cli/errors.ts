@@ -15,14 +15,14 @@ const KERNEL_ERROR_NAMES: ReadonlySet<string> = new Set(["SyscallError", "NotADm
 /** The exit status for anything a command threw. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof Exit || error instanceof CliError) return error.exitCode;
-  if (error instanceof RangeError) return ExitCode.USAGE;
+  // Only a deliberate UsageError exits 2: a RangeError from inside the tool (a codec, a mapping bound) is a bug.
   return ExitCode.FAILURE;
 }
 
 /** Whether an error is the user's own (a message is enough) rather than a bug (which deserves a stack). */
 function isExpected(error: unknown): boolean {
   return error instanceof CliError || (error instanceof Error && KERNEL_ERROR_NAMES.has(error.name)) ||
-    error instanceof RangeError || error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NotFound ||
     error instanceof Deno.errors.PermissionDenied;
 }
 

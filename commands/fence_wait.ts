@@ -7,7 +7,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { CliError, ExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
+import { CliError, interruptedExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
 import { formatDuration, type Output } from "./toolkit/output.ts";
 import { DEADLINE_KERNEL, DeadlineUnsupportedError, setDeadlineIn } from "../ffi/deadline.ts";
 import { SyscallError } from "../ffi/errno.ts";
@@ -140,6 +140,7 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
       state: syncFile.info(),
       deadlineNs,
       flags,
+      signal,
     });
     return;
   }
@@ -167,12 +168,21 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
     using syncFile = exported;
     const deadlineNs = applyDeadline(out, syncFile, flags.deadline);
     const outcome = await syncFile.wait(options);
-    report(out, { target, label, method: "sync_file", outcome, state: syncFile.info(), deadlineNs, flags });
+    report(out, {
+      target,
+      label,
+      method: "sync_file",
+      outcome,
+      state: syncFile.info(),
+      deadlineNs,
+      flags,
+      signal,
+    });
     return;
   }
   const events = access === "read" ? PollEvents.POLLIN : PollEvents.POLLOUT;
   const outcome = await waitForEvents({ fd: buffer.fd, events, label }, options);
-  report(out, { target, label, method: "poll", outcome, state: null, deadlineNs: null, flags });
+  report(out, { target, label, method: "poll", outcome, state: null, deadlineNs: null, flags, signal });
 }
 
 interface Report {
@@ -183,6 +193,8 @@ interface Report {
   state: SyncFileState | null;
   deadlineNs: bigint | null;
   flags: FenceWaitFlags;
+  /** The interrupt signal: its reason (SIGINT or SIGTERM) decides the exit status of an interrupted wait. */
+  signal: AbortSignal;
 }
 
 function report(out: Output, report: Report): void {
@@ -227,7 +239,7 @@ function report(out: Output, report: Report): void {
       throw new TimeoutError(`Timed out after ${waited} waiting on ${label}`);
     case "interrupted":
       throw new CliError(`Interrupted after ${waited} waiting on ${label}`, {
-        exitCode: ExitCode.INTERRUPTED,
+        exitCode: interruptedExitCode(report.signal.reason),
       });
   }
 }

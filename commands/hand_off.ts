@@ -13,7 +13,8 @@
  *
  * `--exec`: the child gets the fds as 3, 4, ... in the order given (and no other copies), their numbers in
  * `DMABUF_FDS=3,4`, this process's stdin/stdout/stderr, and its exit status becomes ours (death by signal N:
- * 128 + N). SIGTERM sent to this process is passed on to the child; SIGINT from a terminal reaches both.
+ * 128 + N). SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process are passed on to the
+ * child ({@link FORWARDED_SIGNALS}); a second SIGINT stops waiting for it and exits 130.
  *
  * `--hold`: prints the ready document (`--json`: `{ "pid", "fds", ...ready }`) or the line
  * `ready pid=<pid> fds=<fd,fd>` on stdout, then waits for DURATION or SIGINT/SIGTERM, and returns so the
@@ -21,10 +22,10 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { CliError, Exit, UsageError } from "./toolkit/errors.ts";
+import { CliError, Exit, ExitCode, UsageError } from "./toolkit/errors.ts";
 import { formatDuration } from "./toolkit/output.ts";
 import { sleep } from "./toolkit/timer.ts";
 import { type HandOffFlags, HOLD_FOREVER } from "./toolkit/flags.ts";
@@ -113,31 +114,72 @@ async function hold(context: DmabufContext, request: HandOffRequest): Promise<vo
   }
 }
 
-async function execWith(context: DmabufContext, request: HandOffRequest): Promise<void> {
+/**
+ * The signals `--exec` passes on to the child, as they reach a shell's foreground job: a terminal's Ctrl-C
+ * (SIGINT), Ctrl-\\ (SIGQUIT), a hang-up, and kill(1)'s usual ones.
+ */
+export const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+
+/**
+ * Sends `name` to the child. Deno.kill, not ChildProcess.kill: Deno's node:child_process then reports the
+ * child as killed by that signal even when it handled it and exited with a status of its own.
+ */
+function pass(child: ChildProcess, name: (typeof FORWARDED_SIGNALS)[number]): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    Deno.kill(child.pid, name);
+  } catch (error) {
+    // Gone between the check and the kill: its exit is about to be reported.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+async function execWith(_context: DmabufContext, request: HandOffRequest): Promise<void> {
   const [file, ...args] = request.command;
   const childFds = request.fds.map((_fd, i) => FIRST_CHILD_FD + i);
   const env = { ...Deno.env.toObject(), [FDS_ENV]: childFds.join(",") };
-  // node:child_process places extra stdio entries at 3, 4, ... in the child (dup2 after fork), which
-  // Deno.Command cannot; the originals stay close-on-exec, so the child holds no other copies.
-  const child = spawn(file!, args, { stdio: ["inherit", "inherit", "inherit", ...request.fds], env });
-  const signal = context.interrupt();
-  const forward = () => {
-    if (signal.reason === "SIGTERM") child.kill("SIGTERM");
-  };
-  signal.addEventListener("abort", forward);
+  let child: ChildProcess | undefined;
+  const early: (typeof FORWARDED_SIGNALS)[number][] = [];
+  let interrupts = 0;
+  const forced = Promise.withResolvers<never>();
+  // The handlers go in before the spawn: a signal between the spawn and their installation would end this
+  // process by the default action, release the fds under the child and leave it running unwatched. One that
+  // comes before the child exists is passed on as soon as it does.
+  const listeners = FORWARDED_SIGNALS.map((name) => {
+    const listener = (): void => {
+      // A second Ctrl-C forces the exit, as the user asked twice; the child has had both.
+      if (name === "SIGINT" && ++interrupts === 2) {
+        forced.reject(
+          new CliError(`Interrupted twice: not waiting for "${file}" (pid ${child?.pid ?? "not started"})`, {
+            exitCode: ExitCode.INTERRUPTED,
+          }),
+        );
+      }
+      if (child === undefined) early.push(name);
+      else pass(child, name);
+    };
+    Deno.addSignalListener(name, listener);
+    return [name, listener] as const;
+  });
   try {
-    const status = await new Promise<number>((resolve, reject) => {
-      child.once("error", (error: NodeJS.ErrnoException) => {
+    // node:child_process places extra stdio entries at 3, 4, ... in the child (dup2 after fork), which
+    // Deno.Command cannot; the originals stay close-on-exec, so the child holds no other copies.
+    const started = spawn(file!, args, { stdio: ["inherit", "inherit", "inherit", ...request.fds], env });
+    child = started;
+    for (const name of early) pass(started, name);
+    const exited = new Promise<number>((resolve, reject) => {
+      started.once("error", (error: NodeJS.ErrnoException) => {
         const why = error.code === "ENOENT" ? "command not found" : error.message;
         reject(new CliError(`Cannot run "${file}": ${why}`, { exitCode: EXIT_CANNOT_RUN, cause: error }));
       });
-      child.once("exit", (code: number | null, name: NodeJS.Signals | null) => {
+      started.once("exit", (code: number | null, name: NodeJS.Signals | null) => {
         if (name !== null) resolve(SIGNAL_EXIT_BASE + (constants.signals[name] ?? 0));
         else resolve(code ?? 0);
       });
     });
+    const status = await Promise.race([exited, forced.promise]);
     if (status !== 0) throw new Exit(status);
   } finally {
-    signal.removeEventListener("abort", forward);
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
   }
 }

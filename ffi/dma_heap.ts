@@ -48,10 +48,28 @@ export interface HeapEntry {
   pseudo: boolean;
 }
 
-/** Checks that `name` is a plain heap name, not a path. @throws {RangeError} */
+/**
+ * The one rule for heap names (the CLI's parser and {@link checkHeapName} both use it): a heap name is a single
+ * entry of the heap directory, so it is not empty, has no `/` or NUL, and is not `.`; `..` is refused anywhere
+ * in it (no kernel names a heap so, and a name that looks like a path step is more likely a mistake).
+ * Returns why `name` is not one, or undefined when it is.
+ */
+export function heapNameProblem(name: string): string | undefined {
+  if (name === "") return "empty";
+  if (name.includes("/")) return "contains /";
+  if (name.includes("\0")) return "contains a NUL byte";
+  if (name.includes("..")) return "contains ..";
+  if (name === ".") return ". is a directory, not a heap";
+  return undefined;
+}
+
+/** Checks that `name` is a plain heap name, not a path ({@link heapNameProblem}). @throws {RangeError} */
 export function checkHeapName(name: string): void {
-  if (name === "" || name.includes("/") || name === "." || name === "..") {
-    throw new RangeError(`Invalid heap name "${name}": a heap name is a single entry of ${HEAP_DIR}`);
+  const problem = heapNameProblem(name);
+  if (problem !== undefined) {
+    throw new RangeError(
+      `Invalid heap name "${name}": ${problem}; a heap name is a single entry of ${HEAP_DIR}`,
+    );
   }
 }
 

@@ -73,6 +73,12 @@ const symbols = {
   rmdir: { parameters: [buf], result: int },
   /** `int getrusage(int who, struct rusage *usage)`; the CPU time trace's reader costs */
   getrusage: { parameters: [int, buf], result: int },
+  /** `void *calloc(size_t nmemb, size_t size)`; memory for a pointer a struct holds (see native_memory.ts) */
+  calloc: { parameters: [size_t, size_t], result: ptr },
+  /** `void free(void *ptr)` */
+  free: { parameters: [ptr], result: "void" },
+  /** `int getpagesize(void)`; the kernel's page size (4096, 16384 on some arm64 kernels, 65536 on others) */
+  getpagesize: { parameters: [], result: int },
   /** `unsigned int geteuid(void)` */
   geteuid: { parameters: [], result: uint },
   /** `int *__errno_location(void)` */

@@ -8,6 +8,7 @@ import { errnoName } from "./errno.ts";
 import { waitForEvents, type WaitOptions, type WaitOutcome } from "./fence_wait.ts";
 import { checkedFd, dupCloexec, Fd, poll, PollEvents } from "./fd.ts";
 import { check, libc } from "./libc.ts";
+import { NativeMemory } from "./native_memory.ts";
 import {
   type SyncFenceInfo,
   SyncFenceInfoStruct,
@@ -162,18 +163,22 @@ export class SyncFile implements Disposable {
     this.file.ioctl("SYNC_IOC_FILE_INFO", query);
     const summary: SyncFileInfo = SyncFileInfoStruct.decode(query);
     if (summary.numFences === 0) return { name: summary.name, status: summary.status, fences: [] };
-    const array = new Uint8Array(summary.numFences * SyncFenceInfoStruct.SIZE);
-    const fenceInfo = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(array)));
+    // The struct holds the array's address: memory that cannot move (see native_memory.ts).
+    using array = new NativeMemory(summary.numFences * SyncFenceInfoStruct.SIZE);
     const request = SyncFileInfoStruct.encode({
       name: "",
       status: 0,
       flags: 0,
       numFences: summary.numFences,
-      fenceInfo,
+      fenceInfo: array.address,
     });
     this.file.ioctl("SYNC_IOC_FILE_INFO", request);
     const answer = SyncFileInfoStruct.decode(request);
-    return { name: answer.name, status: answer.status, fences: decodeFenceInfos(array, answer.numFences) };
+    return {
+      name: answer.name,
+      status: answer.status,
+      fences: decodeFenceInfos(array.bytes(), answer.numFences),
+    };
   }
 
   /** The overall status (`SYNC_IOC_FILE_INFO` with `num_fences = 0`). @throws {SyscallError} */

@@ -8,20 +8,13 @@ import { Fcntl, fcntl, Fd, memfdCreate, MemfdFlags, OpenFlags, openPath } from "
 import { UDMABUF_FLAGS_CLOEXEC } from "./ioctl.ts";
 import { UdmabufCreateStruct } from "./structs.ts";
 import { UDMABUF_PATH } from "./dma_heap.ts";
+import { pageAlign } from "./page_size.ts";
 
 /** The driver's default `size_limit_mb` module parameter: larger buffers fail with EINVAL. */
 export const UDMABUF_DEFAULT_LIMIT_MB = 64;
 
 /** Where the driver's size limit can be read when udmabuf is a module. */
 export const UDMABUF_LIMIT_PATH = "/sys/module/udmabuf/parameters/size_limit_mb";
-
-/** The page size of this machine. */
-export const PAGE_SIZE = 4096;
-
-/** `length` rounded up to whole pages. */
-export function pageAlign(length: number): number {
-  return Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
-}
 
 /** The udmabuf size limit in bytes: the module parameter when readable, else the default. */
 export function udmabufLimit(): number {
@@ -33,7 +26,7 @@ export function udmabufLimit(): number {
 }
 
 /**
- * A memfd of `length` bytes (page-rounded) sealed against shrinking, as `UDMABUF_CREATE` requires.
+ * A memfd of `length` bytes (rounded up to the kernel's page size) sealed against shrinking, as `UDMABUF_CREATE` requires.
  * @throws {SyscallError}
  */
 export function sealedMemfd(name: string, length: number): Fd {
@@ -65,7 +58,7 @@ export function createUdmabuf(memfd: Fd, size: number, offset = 0, device = UDMA
 }
 
 /**
- * A new udmabuf of `length` bytes (page-rounded) over its own sealed memfd; the memfd is closed afterwards
+ * A new udmabuf of `length` bytes (rounded up to the kernel's page size, which `UDMABUF_CREATE` requires) over its own sealed memfd; the memfd is closed afterwards
  * (the dma-buf keeps the pages).
  * @throws {SyscallError}
  */

@@ -9,6 +9,7 @@
 import { DmaBuf } from "./dma_buf.ts";
 import { SyscallError } from "./errno.ts";
 import { Fd, OpenFlags, openPath } from "./fd.ts";
+import { NativeMemory } from "./native_memory.ts";
 import { DRM_CLOEXEC, DRM_RDWR, VGEM_FENCE_WRITE } from "./ioctl.ts";
 import {
   DrmGemCloseStruct,
@@ -35,12 +36,12 @@ const CARD_NODE = /^card\d+$/;
  * @throws {SyscallError} e.g. ENOTTY when the fd is not a DRM node
  */
 export function drmDriverName(file: Fd): string {
-  const name = new Uint8Array(DRIVER_NAME_CAPACITY);
-  const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(name)));
-  const arg = DrmVersionStruct.encode(address, name.length);
+  // The struct holds the name buffer's address: memory that cannot move (see native_memory.ts).
+  using name = new NativeMemory(DRIVER_NAME_CAPACITY);
+  const arg = DrmVersionStruct.encode(name.address, name.length);
   file.ioctl("DRM_IOCTL_VERSION", arg);
   const length = Math.min(DrmVersionStruct.decodeNameLength(arg), name.length);
-  return new TextDecoder().decode(name.subarray(0, length));
+  return new TextDecoder().decode(name.bytes().subarray(0, length));
 }
 
 /** The `/dev/dri/card*` nodes of this system, sorted; [] when there is no /dev/dri. */

@@ -198,7 +198,9 @@ const mergeCommand = buildCommand<FenceMergeCommandFlags, string[], DmabufContex
       pid: syncFilePid,
       name: {
         kind: "parsed",
-        parse: String,
+        // Lazy: the limit is struct sync_merge_data's, from ffi/, which --help must not load.
+        parse: async (input: string) =>
+          (await import("../../commands/toolkit/buffer_name.ts")).parseMergeName(input),
         optional: true,
         placeholder: "NAME",
         brief: "Name of the merged sync_file (at most 31 bytes; default dmabuf-merge)",

@@ -63,7 +63,7 @@ export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>(
       "until a dma-buf's implicit fences do: --read waits for the writers, --write (default) for all fences.",
       "For --dmabuf it exports a sync_file (DMA_BUF_IOCTL_EXPORT_SYNC_FILE) so each fence can be shown, and",
       "falls back to poll(2) on the dma-buf (POLLIN for --read, POLLOUT for --write) on kernels before 6.0.",
-      "The wait is poll in 100 ms slices, so Ctrl-C stops it promptly (exit 130).",
+      "The wait is poll in 100 ms slices, so Ctrl-C stops it promptly (exit 130; SIGTERM: 143).",
       "--deadline DURATION first tells the fences' drivers the result is wanted by now + DURATION",
       "(SYNC_IOC_SET_DEADLINE, CLOCK_MONOTONIC; a hint — drivers without deadline support ignore it; with",
       "--dmabuf it goes on the exported sync_file). Before Linux 6.8 (ENOTTY) it warns once on stderr and waits",
@@ -83,7 +83,8 @@ export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>(
       "  dmabuf fence-wait --pid 1234 --fd 7 --deadline 16ms",
       "",
       "Exit status: 0 signalled without error (or the dma-buf is idle); 1 signalled with an error status (e.g.",
-      "-ENOENT, printed) or a failure (fd not open, not a sync_file); 124 timeout; 130 interrupted; 2 usage error.",
+      "-ENOENT, printed) or a failure (fd not open, not a sync_file); 124 timeout; 130 interrupted (SIGINT), 143",
+      "(SIGTERM); 2 usage error.",
     ].join("\n"),
   },
 });

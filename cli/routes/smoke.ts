@@ -32,8 +32,9 @@ export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
     fullDescription: [
       "For every dma-heap (or each --heap) and udmabuf when present, checks: the device opens; allocation of",
       "4 KiB, 1 MiB and 16 MiB (capped at half of CmaFree for the CMA heap, at size_limit_mb for udmabuf);",
-      "lseek(SEEK_END) equals the size; new buffers read as zeros; mmap write/verify of a pattern inside",
-      "DMA_BUF_IOCTL_SYNC brackets; DMA_BUF_SET_NAME shows in fdinfo and in debugfs bufinfo;",
+      "lseek(SEEK_END) equals the size rounded up to whole pages of the kernel's page size; new buffers read",
+      "as zeros; mmap write/verify of a pattern inside DMA_BUF_IOCTL_SYNC brackets; DMA_BUF_SET_NAME shows in",
+      "fdinfo and in debugfs bufinfo;",
       "DMA_BUF_IOCTL_EXPORT_SYNC_FILE of an idle buffer is signalled (6.0+); the documented EINVAL cases",
       "(len 0, fd_flags outside O_CLOEXEC|O_ACCMODE, heap_flags != 0, undefined SYNC flags; for udmabuf an",
       "unsealed memfd and an unaligned size); and that no fd is left open afterwards.",

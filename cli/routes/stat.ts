@@ -3,6 +3,7 @@ import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.
 import { parseCount, parseDuration, parseSize } from "../../commands/toolkit/parse.ts";
 import type { StatFlags } from "../../commands/stat/mod.ts";
 import { DEFAULT_WATCH_MS } from "../../commands/toolkit/flags.ts";
+import { parseGlob } from "../../commands/toolkit/glob.ts";
 
 /** The shortest `--watch` interval: a refresh reads every buffer (and with --procs every process). */
 const MIN_WATCH_MS = 100;
@@ -55,7 +56,7 @@ export const statCommand = buildCommand<StatFlags, [], DmabufContext>({
       },
       name: {
         kind: "parsed",
-        parse: String,
+        parse: parseGlob,
         optional: true,
         placeholder: "GLOB",
         brief: "Only buffers whose name matches (*, ?, [..]); unnamed buffers match as <none>",

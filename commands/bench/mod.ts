@@ -12,7 +12,7 @@ import { CliError, Exit, ExitCode, UsageError } from "../toolkit/errors.ts";
 import { formatBytes } from "../toolkit/output.ts";
 import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { formatPattern, type Pattern } from "../../ffi/pattern.ts";
-import { pageAlign } from "../../ffi/udmabuf.ts";
+import { pageAlign } from "../../ffi/page_size.ts";
 import { type SmokeTarget, smokeTargets } from "../smoke/targets.ts";
 import { buildReference, measureC, REFERENCE_IDLE_THREADS, referenceInfo } from "./c_reference.ts";
 import {

@@ -13,7 +13,7 @@ import { fenceStatusText, type SyncFile } from "../../ffi/sync_file.ts";
 import { MAX_INC, SwSyncTimeline, SwSyncUnavailableError } from "../../ffi/sw_sync.ts";
 import { checkHandOff, FIRST_CHILD_FD, handOff, readyLine, wantsExec, wantsHold } from "../hand_off.ts";
 import type { HandOffFlags } from "../toolkit/flags.ts";
-import { after, type Timer } from "../toolkit/timer.ts";
+import { Timers } from "../toolkit/timer.ts";
 
 /** The seqno used when none is given. */
 export const DEFAULT_SEQNO = 1;
@@ -125,7 +125,8 @@ export async function fenceSwSync(
   }
 
   const done = new AbortController();
-  const timers: Timer[] = [];
+  // What a scheduled step throws (a kernel error on inc) ends the command through its own promise.
+  using timers = new Timers();
   const pending = new Set<Promise<void>>();
   const run = (action: SwSyncCommand): void => {
     switch (action.kind) {
@@ -146,17 +147,8 @@ export async function fenceSwSync(
     }
   };
   const schedule = (ms: number, action: () => SwSyncCommand) => {
-    let settle = () => {};
-    const step = new Promise<void>((resolve) => settle = resolve);
+    const step = timers.after(ms, () => run(action())).finally(() => pending.delete(step));
     pending.add(step);
-    timers.push(after(ms, () => {
-      try {
-        run(action());
-      } finally {
-        pending.delete(step);
-        settle();
-      }
-    }));
   };
   if (flags.incAfter !== undefined) {
     // Computed when it fires: stdin may have advanced the timeline meanwhile.
@@ -180,17 +172,19 @@ export async function fenceSwSync(
     if (exec || wantsHold(flags)) {
       // The hold ends on SIGINT/SIGTERM as usual, and also on `quit` from stdin.
       const stop = AbortSignal.any([this.interrupt(), done.signal]);
-      await handOff({ ...this, interrupt: () => stop }, {
+      await timers.race(handOff({ ...this, interrupt: () => stop }, {
         flags,
         command,
         fds: fences.map((f) => f.syncFile.fd),
         ready,
-      });
+      }));
     } else {
-      await untilSettled(pending, AbortSignal.any([this.interrupt(), done.signal]));
+      await timers.race(untilSettled(pending, AbortSignal.any([this.interrupt(), done.signal])));
     }
   } finally {
-    for (const timer of timers) timer.cancel();
+    // Ends a hold still running when a scheduled step threw (timers.race gave up on it).
+    done.abort("finished");
+    timers.cancel();
     await reader?.cancel().catch(() => {});
     if (out.verbose) say(`closing the timeline at ${timeline.open ? timeline.value : "(closed)"}`);
   }

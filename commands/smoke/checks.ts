@@ -18,7 +18,8 @@ import { SyncFile } from "../../ffi/sync_file.ts";
 import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
 import { bufinfoPath, DEFAULT_DEBUGFS } from "../../ffi/text/mounts.ts";
 import { readMounts } from "../../ffi/procfs.ts";
-import { allocUdmabuf, createUdmabuf, PAGE_SIZE, sealedMemfd } from "../../ffi/udmabuf.ts";
+import { allocUdmabuf, createUdmabuf, sealedMemfd } from "../../ffi/udmabuf.ts";
+import { pageAlign, pageSize } from "../../ffi/page_size.ts";
 import type { Detail } from "./report_format.ts";
 import { type Check, CheckFailure, Skip } from "./runner.ts";
 import type { SmokeTarget } from "./targets.ts";
@@ -73,6 +74,8 @@ function expectErrno(
 interface BatteryState {
   /** Buffers named so far. */
   named: number;
+  /** The kernel's page size: buffers are whole pages. */
+  pageSize: number;
 }
 
 /** A fresh buffer of `length` bytes from `target`. */
@@ -115,17 +118,20 @@ function checkAlloc(target: SmokeTarget, size: number): Record<string, Detail> {
   }
 }
 
-function checkSize(target: SmokeTarget, size: number): Record<string, Detail> {
+function checkSize(target: SmokeTarget, size: number, page: number): Record<string, Detail> {
   using buf = allocate(target, size);
   const seen = buf.size();
-  const expected = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+  // A heap (and udmabuf) hands out whole pages: a 4 KiB request is 16 KiB on a 16 KiB-page kernel.
+  const expected = pageAlign(size, page);
+  const rounded = expected === size ? {} : { requested: size, pageSize: page };
   if (seen !== expected) {
     throw new CheckFailure(`lseek(SEEK_END) returned ${seen}, expected ${expected}`, {
       expected,
       actual: seen,
+      ...rounded,
     });
   }
-  return { bytes: seen };
+  return { bytes: seen, ...rounded };
 }
 
 function checkZeroed(target: SmokeTarget, size: number): Record<string, Detail> {
@@ -243,22 +249,28 @@ function checkHeapEinval(target: SmokeTarget, what: string, call: (heap: DmaHeap
   };
 }
 
-function checkUdmabufUnsealed(target: SmokeTarget): Record<string, Detail> {
-  using memfd = memfdCreate(NAME_PREFIX, BigInt(PAGE_SIZE));
+function checkUdmabufUnsealed(target: SmokeTarget, page: number): Record<string, Detail> {
+  using memfd = memfdCreate(NAME_PREFIX, BigInt(page));
   return expectErrno(
     "EINVAL",
     "UDMABUF_CREATE of an unsealed memfd",
-    () => createUdmabuf(memfd, PAGE_SIZE, 0, target.path),
+    () => createUdmabuf(memfd, page, 0, target.path),
   );
 }
 
-function checkUdmabufUnaligned(target: SmokeTarget): Record<string, Detail> {
-  using memfd = sealedMemfd(NAME_PREFIX, 2 * PAGE_SIZE);
+function checkUdmabufUnaligned(target: SmokeTarget, page: number): Record<string, Detail> {
+  using memfd = sealedMemfd(NAME_PREFIX, 2 * page);
   return expectErrno(
     "EINVAL",
-    `UDMABUF_CREATE of ${PAGE_SIZE + 1} bytes`,
-    () => createUdmabuf(memfd, PAGE_SIZE + 1, 0, target.path),
+    `UDMABUF_CREATE of ${page + 1} bytes`,
+    () => createUdmabuf(memfd, page + 1, 0, target.path),
   );
+}
+
+/** For a check's name: how a size that is not whole pages comes out, or "" when it is. */
+function roundedTo(size: number, page: number): string {
+  const rounded = pageAlign(size, page);
+  return rounded === size ? "" : ` rounded up to whole ${formatBytes(page)} pages (${formatBytes(rounded)})`;
 }
 
 /**
@@ -298,9 +310,11 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
       {
         id: at(`size-${id}`),
         group,
-        name: `lseek(SEEK_END) of a ${formatBytes(size)} buffer equals its size`,
+        name: `lseek(SEEK_END) of a ${formatBytes(size)} buffer equals its size${
+          roundedTo(size, state.pageSize)
+        }`,
         requires: [alloc],
-        run: () => checkSize(target, size),
+        run: () => checkSize(target, size, state.pageSize),
       },
       {
         id: at(`zeroed-${id}`),
@@ -367,7 +381,7 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
         run: checkHeapEinval(
           target,
           "DMA_HEAP_IOCTL_ALLOC with fd_flags O_RDWR|O_NONBLOCK",
-          (heap) => heap.alloc(PAGE_SIZE, { fdFlags: OpenFlags.O_RDWR | OpenFlags.O_NONBLOCK }),
+          (heap) => heap.alloc(state.pageSize, { fdFlags: OpenFlags.O_RDWR | OpenFlags.O_NONBLOCK }),
         ),
       },
       {
@@ -378,7 +392,7 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
         run: checkHeapEinval(
           target,
           "DMA_HEAP_IOCTL_ALLOC with heap_flags 1",
-          (heap) => heap.alloc(PAGE_SIZE, { heapFlags: 1n }),
+          (heap) => heap.alloc(state.pageSize, { heapFlags: 1n }),
         ),
       },
     );
@@ -389,14 +403,14 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
         group,
         name: "UDMABUF_CREATE of a memfd without F_SEAL_SHRINK fails with EINVAL",
         requires: [open],
-        run: () => checkUdmabufUnsealed(target),
+        run: () => checkUdmabufUnsealed(target, state.pageSize),
       },
       {
         id: at("create-unaligned"),
         group,
         name: "UDMABUF_CREATE with a size that is not a page multiple fails with EINVAL",
         requires: [open],
-        run: () => checkUdmabufUnaligned(target),
+        run: () => checkUdmabufUnaligned(target, state.pageSize),
       },
     );
   }
@@ -497,6 +511,8 @@ export interface BatteryOptions {
   targets: readonly SmokeTarget[];
   /** The heap directory the targets came from (for messages). */
   heapDir?: string;
+  /** The page size buffers are rounded to; the kernel's by default (tests pass another). */
+  pageSize?: number;
 }
 
 /**
@@ -505,7 +521,7 @@ export interface BatteryOptions {
  */
 export function smokeBattery(options: BatteryOptions): Check[] {
   const before = openFds();
-  const state: BatteryState = { named: 0 };
+  const state: BatteryState = { named: 0, pageSize: options.pageSize ?? pageSize() };
   return [
     presenceCheck(options.targets, options.heapDir ?? HEAP_DIR),
     ...options.targets.flatMap((target) => targetChecks(target, state)),

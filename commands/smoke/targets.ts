@@ -14,7 +14,8 @@ import {
   UDMABUF_HEAP,
   UDMABUF_PATH,
 } from "../../ffi/dma_heap.ts";
-import { PAGE_SIZE, udmabufLimit } from "../../ffi/udmabuf.ts";
+import { udmabufLimit } from "../../ffi/udmabuf.ts";
+import { pageSize } from "../../ffi/page_size.ts";
 import { readCmaInfo } from "../heaps.ts";
 
 /** What the battery runs on: a dma-heap device or udmabuf. */
@@ -49,7 +50,7 @@ function isCmaHeap(name: string): boolean {
 
 /** The largest power of two not above `bytes` (at least a page), so CMA's `get_order` alignment can be met. */
 function powerOfTwoBelow(bytes: number): number {
-  let size = PAGE_SIZE;
+  let size = pageSize();
   while (size * 2 <= bytes) size *= 2;
   return size;
 }

@@ -6,6 +6,7 @@
 
 import type { ProcessScan, SkippedProcess } from "../../ffi/procfs.ts";
 import type { StatBuffer } from "./snapshot.ts";
+import { globToRegExp } from "../toolkit/glob.ts";
 
 /** `--sort` keys. */
 export type SortKey = "size" | "inode" | "exporter" | "name" | "count";
@@ -24,26 +25,6 @@ export interface Selection {
 
 /** The text unnamed buffers show as, and match as with `--name`. */
 export const UNNAMED = "<none>";
-
-/** A glob (`*`, `?`, `[...]`) as an anchored regular expression. */
-export function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") source += "[^]*";
-    else if (c === "?") source += "[^]";
-    else if (c === "[") {
-      const close = glob.indexOf("]", i + 2);
-      if (close === -1) source += "\\[";
-      else {
-        const body = glob.slice(i + 1, close);
-        source += `[${body.startsWith("!") ? "^" + body.slice(1) : body}]`;
-        i = close;
-      }
-    } else source += c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`);
-}
 
 function compareText(a: string | null, b: string | null): number {
   return (a ?? "").localeCompare(b ?? "");

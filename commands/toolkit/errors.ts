@@ -16,7 +16,17 @@ export const ExitCode = {
   TIMEOUT: 124,
   /** Interrupted by SIGINT (128 + 2), as shells report it. */
   INTERRUPTED: 130,
+  /** Ended by SIGTERM (128 + 15), as shells report it. */
+  TERMINATED: 143,
 } as const;
+
+/**
+ * The exit status of a command that a stop signal interrupted (the `reason` of the context's interrupt signal):
+ * 143 for SIGTERM, 130 for SIGINT and anything else, as shells report death by those signals.
+ */
+export function interruptedExitCode(reason: unknown): number {
+  return reason === "SIGTERM" ? ExitCode.TERMINATED : ExitCode.INTERRUPTED;
+}
 
 /** Options of {@link CliError}. */
 export interface CliErrorOptions {

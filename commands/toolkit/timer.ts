@@ -80,3 +80,65 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
     signal?.addEventListener("abort", finish);
   });
 }
+
+/**
+ * Timers whose callbacks may throw, for a command that schedules work (`fence sw-sync --inc-after`). An error
+ * thrown in a bare timer callback escapes to the event loop: it bypasses `main()`'s error handling (no one-line
+ * message, no exit status of ours) and the `using` cleanup of the command that scheduled it. Here the first such
+ * error rejects {@link Timers.race}, which the command awaits its work through; dispose cancels what is pending.
+ */
+export class Timers implements Disposable {
+  readonly #clock: Clock;
+  readonly #pending = new Set<Timer>();
+  readonly #failure = Promise.withResolvers<never>();
+  #failed = false;
+
+  /** Makes an empty set of timers on `clock` (the real one by default). */
+  constructor(clock: Clock = realClock) {
+    this.#clock = clock;
+    // Nobody may be racing yet when a callback throws; the error is kept for the next race.
+    this.#failure.promise.catch(() => {});
+  }
+
+  /** Whether a callback has thrown. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Calls `callback` once, `ms` from now; the promise resolves after it ran, also when it threw. */
+  after(ms: number, callback: () => void): Promise<void> {
+    const ran = Promise.withResolvers<void>();
+    // A delay of 0 calls back before after() returns, so the timer is reached through this holder.
+    const entry: { timer?: Timer; fired?: boolean } = {};
+    entry.timer = after(ms, () => {
+      entry.fired = true;
+      if (entry.timer !== undefined) this.#pending.delete(entry.timer);
+      try {
+        callback();
+      } catch (error) {
+        if (!this.#failed) this.#failure.reject(error);
+        this.#failed = true;
+      } finally {
+        ran.resolve();
+      }
+    }, this.#clock);
+    if (entry.fired !== true) this.#pending.add(entry.timer);
+    return ran.promise;
+  }
+
+  /** Settles as `work` does, unless a callback throws first (or has thrown): then rejects with that error. */
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.#failure.promise]);
+  }
+
+  /** Cancels every call that has not happened; idempotent. */
+  cancel(): void {
+    for (const timer of this.#pending) timer.cancel();
+    this.#pending.clear();
+  }
+
+  /** Cancels what is pending. */
+  [Symbol.dispose](): void {
+    this.cancel();
+  }
+}

@@ -72,7 +72,6 @@ struct udmabuf_create {
 #define F_SEAL_SHRINK 0x0002
 #endif
 
-#define PAGE_SIZE 4096UL
 #define GOLDEN 0x9e3779b9U
 
 enum pattern_kind { PATTERN_ZERO, PATTERN_BYTE, PATTERN_COUNTER, PATTERN_RANDOM };
@@ -408,7 +407,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (!o.kind || !o.path || o.size == 0 || o.size % PAGE_SIZE || o.iterations < 1 ||
+	if (!o.kind || !o.path || o.size == 0 || o.size % (size_t)sysconf(_SC_PAGESIZE) || o.iterations < 1 ||
 	    o.bandwidth_iterations < 1 || o.batch < 1 || o.warmup < 0 || o.idle_threads < 0)
 		usage();
 	for (long i = 0; i < o.idle_threads; i++) {

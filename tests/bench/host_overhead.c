@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	printf("{\n");
 	series("geteuid", batch, geteuid_round, NULL, 0);
 	series("ioctl", batch, ioctl_round, NULL, 0);
-	size_t page = 4096;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	series("mapUnmap", 1, map_round, &page, 0);
 	for (char *s = sizes; *s;) {
 		size_t size = strtoull(s, &s, 0);

@@ -21,6 +21,7 @@ import { processIo } from "../../commands/toolkit/output.ts";
 import { check, libc } from "../../ffi/libc.ts";
 import { geteuid, memfdCreate } from "../../ffi/fd.ts";
 import { Mapping } from "../../ffi/mapping.ts";
+import { pageSize } from "../../ffi/page_size.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 
 const SOURCE = new URL("./host_overhead.c", import.meta.url);
@@ -36,14 +37,14 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { iterations: 200, sizes: [4096, MiB, 16 * MiB] };
+  const options: Options = { iterations: 200, sizes: [pageSize(), MiB, 16 * MiB] };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     if (name === "--iterations" && Number(value) >= 1) options.iterations = Number(value);
     else if (name === "--sizes" && value) options.sizes = value.split(",").map(Number);
     else throw new Error(`usage: host_overhead.ts [--iterations N] [--sizes BYTES,...] (at "${name}")`);
   }
-  if (options.sizes.some((s) => !Number.isInteger(s) || s <= 0 || s % 4096 !== 0)) {
+  if (options.sizes.some((s) => !Number.isInteger(s) || s <= 0 || s % pageSize() !== 0)) {
     throw new Error("--sizes: whole pages only");
   }
   return options;
@@ -68,7 +69,7 @@ function measureDeno(options: Options): Map<string, number[]> {
       batch(() => check(libc().ioctl(memfd.fd, FIONREAD, arg), "ioctl(FIONREAD)", memfd.label)),
     ),
   );
-  out.set("mapUnmap", timeRounds(WARMUP_ROUNDS, iterations, 1, () => Mapping.map(memfd, 4096).unmap()));
+  out.set("mapUnmap", timeRounds(WARMUP_ROUNDS, iterations, 1, () => Mapping.map(memfd, pageSize()).unmap()));
   for (const size of options.sizes) {
     out.set(
       `fill:${size}`,

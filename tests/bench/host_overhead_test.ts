@@ -3,11 +3,12 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { pageSize } from "../../ffi/page_size.ts";
 
 Deno.test("deno task bench:host measures every operation in Deno and in C", async () => {
   const script = fileURLToPath(new URL("./host_overhead.ts", import.meta.url));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, "--iterations", "2", "--sizes", "4096,65536"],
+    args: ["run", "-A", script, "--iterations", "2", "--sizes", `${pageSize()},65536`],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -24,3 +24,12 @@ Deno.test("formatError: anything else is internal and points at --verbose", () =
   );
   assertEquals(exitCodeOf(new UsageError("bad")), ExitCode.USAGE);
 });
+
+Deno.test("exitCodeOf: a RangeError from inside the tool is internal (exit 1), not a usage error", () => {
+  const error = new RangeError("Cannot decode struct sync_file_info: 8 bytes, need 56");
+  assertEquals(exitCodeOf(error), ExitCode.FAILURE);
+  assertEquals(
+    formatError(error, false),
+    "dmabuf: internal error: Cannot decode struct sync_file_info: 8 bytes, need 56 (run with --verbose for the stack)",
+  );
+});

@@ -5,6 +5,7 @@
  */
 import { assertEquals, assertMatch } from "../assert.ts";
 import { runCli, spawnCli } from "../run_cli.ts";
+import { prove, tapParser } from "../tap_tools.ts";
 
 const NOT_A_HEAP = ["--heap-dir", "/dev", "--heap", "null"];
 
@@ -64,4 +65,27 @@ Deno.test("smoke --json --format ktap is a usage error", async () => {
     "",
     "dmabuf: --json conflicts with --format ktap: give one of them\n",
   ]);
+});
+
+Deno.test("smoke --format tap: prove (TAP::Harness) sees the failing checks as failed", async () => {
+  const { code, stdout } = await spawnCli([
+    "smoke",
+    "--heap-dir",
+    "/dev",
+    "--heap",
+    "null",
+    "--format",
+    "tap",
+  ]);
+  assertEquals(code, 1);
+  const verdict = await prove(stdout);
+  assertEquals(verdict.code === 0, false, verdict.output);
+  assertMatch(verdict.output, /Result: FAIL/);
+  const parsed = await tapParser(stdout);
+  assertEquals(parsed.parse_errors, "");
+  assertEquals(parsed.tests_run, /^1\.\.(\d+)$/m.exec(stdout)![1]);
+  // Each "not ok" line of ours is a failure to TAP::Parser, and nothing else is.
+  const ours = [...stdout.matchAll(/^not ok (\d+) /gm)].map((m) => m[1]).join(",");
+  assertEquals(parsed.failed, ours);
+  assertMatch(ours, /\d/);
 });

@@ -60,6 +60,11 @@ for (
     [["fence-wait", "--dmabuf", "--fd", "3", "--read", "--write"], /Give --read or --write, not both/],
     [["fence-wait", "--fd", "3", "--timeout", "soon"], /Cannot parse duration "soon"/],
     [["fence", "merge", "--fd", "3"], /fence merge needs two sync_files/],
+    // Checked before the fds are opened: fds 0 and 1 are not sync_files, yet the name is what is reported.
+    [
+      ["fence", "merge", "--fd", "0", "--fd", "1", "--name", "n".repeat(36)],
+      /Name "n{36}" is 36 bytes: SYNC_IOC_MERGE takes at most 31/,
+    ],
     [["fence", "sw-sync", "--seqno", "x"], /Invalid seqno "x"/],
     [["fence", "sw-sync", "--exec"], /--exec needs a command after --/],
     [["fence", "export", "--fd", "3", "--read", "--write"], /Give --read or --write, not both/],

@@ -1,6 +1,8 @@
 import { assertEquals } from "../assert.ts";
-import { listHeaps, resolveHeapName } from "../../ffi/dma_heap.ts";
+import { checkHeapName, heapNameProblem, listHeaps, resolveHeapName } from "../../ffi/dma_heap.ts";
 import { assertThrows } from "../assert.ts";
+import { parseHeapName } from "../../commands/toolkit/heap_name.ts";
+import { UsageError } from "../../commands/toolkit/errors.ts";
 
 function fakeHeapDir(names: string[], links: Record<string, string> = {}): string {
   const dir = Deno.makeTempDirSync({ prefix: "dma_heap_" });
@@ -63,4 +65,18 @@ Deno.test("the cma alias resolves to the first CMA heap name that exists", () =>
 
 Deno.test("heap names that are paths are rejected", () => {
   for (const name of ["../etc", "a/b", "..", ".", ""]) assertThrows(() => resolveHeapName(name), RangeError);
+});
+
+Deno.test("heap names: one rule (ffi heapNameProblem) for the CLI parser and the ffi check", () => {
+  for (const name of ["system", "linux,cma", "cma", "udmabuf", "qcom.system"]) {
+    assertEquals(heapNameProblem(name), undefined, name);
+    assertEquals(parseHeapName(name), name);
+    checkHeapName(name);
+  }
+  for (const name of ["", ".", "..", "x..y", "../etc", "a/b", "a\0b"]) {
+    const problem = heapNameProblem(name);
+    assertEquals(typeof problem, "string", name);
+    assertThrows(() => parseHeapName(name), UsageError, problem);
+    assertThrows(() => checkHeapName(name), RangeError, problem);
+  }
 });

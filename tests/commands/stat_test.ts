@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { CLI_PATH, runCli } from "../run_cli.ts";
+import { runCli, startCli } from "../run_cli.ts";
 
 const FIXTURES = fileURLToPath(new URL("../ffi/text/fixtures/bufinfo/", import.meta.url));
 const fixture = (name: string) => `${FIXTURES}${name}.txt`;
@@ -117,6 +117,19 @@ Deno.test("stat --exporter, --name GLOB and --min-size filter, and totals follow
   });
 });
 
+Deno.test("stat --name '[z-a]' (a glob that makes no matcher) is a usage error naming the pattern", async () => {
+  for (const glob of ["[z-a]", "x[9-0]*"]) {
+    const { code, stdout, stderr } = await runCli(["stat", "--input", fixture("v6_1"), "--name", glob]);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, "");
+    assert.match(
+      stderr,
+      new RegExp(`^dmabuf: .*Invalid name pattern "${RegExp.escape(glob)}": range out of order`),
+    );
+    assert.doesNotMatch(stderr, /internal error/);
+  }
+});
+
 Deno.test("stat table stays aligned with long names, TABs and newlines in names", async () => {
   const long = "a-very-long-buffer-name-31-char";
   const text = Deno.readTextFileSync(fixture("edge_names")).replace("front buffer 0", long);
@@ -223,10 +236,17 @@ Deno.test("stat --input accepts a saved stat --json as well", async () => {
 
 Deno.test("stat --watch on a pipe prints successive reports separated by a blank line, marking changes", async () => {
   const path = tempFile(Deno.readTextFileSync(fixture("v6_1")));
-  // Rewrite the file between refreshes: the second report must mark inode 6 as + and inode 5 as -.
-  const rewrite = setTimeout(() => Deno.writeTextFileSync(path, laterBufinfo()), 150);
-  const { code, stdout } = await runCli(["stat", "--input", path, "--watch", "400ms", "--iterations", "2"]);
-  clearTimeout(rewrite);
+  // Rewrite the file once the first report is out (not at a set time, which a loaded machine can miss): the
+  // second report must mark inode 6 as + and inode 5 as -.
+  let rewritten = false;
+  const onStdout = () => {
+    if (rewritten) return;
+    rewritten = true;
+    Deno.writeTextFileSync(path, laterBufinfo());
+  };
+  const { code, stdout } = await runCli(["stat", "--input", path, "--watch", "400ms", "--iterations", "2"], {
+    onStdout,
+  });
   assert.equal(code, 0);
   assert.ok(!stdout.includes("\x1b["), "no escape codes into a pipe");
   const reports = stdout.split(/\n\n(?=Source: )/);
@@ -238,29 +258,14 @@ Deno.test("stat --watch on a pipe prints successive reports separated by a blank
 });
 
 Deno.test("stat --watch 720h waits between reports (longer than setTimeout's 2^31 - 1 ms); SIGINT ends it", async () => {
-  const child = new Deno.Command(CLI_PATH, {
-    args: ["stat", "--input", fixture("v6_1"), "--watch", "720h", "--iterations", "2"],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stdout = "";
-  while (!stdout.includes("Ctrl-C ends")) {
-    const chunk = await reader.read();
-    if (chunk.done) break;
-    stdout += chunk.value;
-  }
+  const watch = startCli(["stat", "--input", fixture("v6_1"), "--watch", "720h", "--iterations", "2"]);
+  const first = await watch.readUntil("Ctrl-C ends");
   // A watch that does not wait has printed its second report and exited by now.
-  let exited = false;
-  child.status.then(() => exited = true);
-  const more = reader.read();
   await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(exited, false, `stat --watch 720h ended at once:\n${stdout}`);
-  child.kill("SIGINT");
-  for (let chunk = await more; !chunk.done; chunk = await reader.read()) stdout += chunk.value;
-  const status = await child.status;
-  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
-  assert.equal(status.code, 0, stderr);
+  assert.equal(watch.exited(), false, `stat --watch 720h ended at once:\n${first}`);
+  Deno.kill(watch.pid, "SIGINT");
+  const { code, stdout, stderr } = await watch.result;
+  assert.equal(code, 0, stderr);
   assert.equal(stdout.split("Source: ").length - 1, 1, stdout);
 });
 

@@ -11,12 +11,9 @@ import {
   readTextFile,
 } from "../../ffi/fd.ts";
 import { Mapping } from "../../ffi/mapping.ts";
+import { openFdCount } from "../fds.ts";
 import { describeFd, DmaBuf, NotADmaBufError } from "../../ffi/dma_buf.ts";
 import { DmaBufSync } from "../../ffi/structs.ts";
-
-function openFdCount(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
-}
 
 Deno.test("memfd + mmap: a pattern written through one mapping reads back through another", () => {
   using memfd = memfdCreate("roundtrip", 65536n);

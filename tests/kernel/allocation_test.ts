@@ -9,8 +9,10 @@ import { describeFd, type DmaBuf } from "../../ffi/dma_buf.ts";
 import { allocUdmabuf, createUdmabuf, sealedMemfd } from "../../ffi/udmabuf.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { fstat, memfdCreate, MemfdFlags } from "../../ffi/fd.ts";
+import { pageSize } from "../../ffi/page_size.ts";
 
-const PAGE = 4096;
+/** The kernel's page size: heaps hand out whole pages and UDMABUF_CREATE wants page-aligned ranges. */
+const PAGE = pageSize();
 
 interface Source {
   label: string;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { BenchReport } from "../../commands/bench/model.ts";
 import { runCli } from "../run_cli.ts";
 import { hwTest, needs } from "./hw.ts";
+import { pageAlign } from "../../ffi/page_size.ts";
 
 function hasGcc(): boolean {
   try {
@@ -36,10 +37,10 @@ hwTest({
     const report = JSON.parse(stdout) as BenchReport;
     assert.equal(report.iterations, 3);
     assert.deepEqual(report.cases.map((c) => [c.heap, c.size]), [
-      ["system", 4096],
-      ["system", 65536],
-      ["udmabuf", 4096],
-      ["udmabuf", 65536],
+      ["system", pageAlign(4096)],
+      ["system", pageAlign(65536)],
+      ["udmabuf", pageAlign(4096)],
+      ["udmabuf", pageAlign(65536)],
     ]);
     const gcc = hasGcc();
     assert.equal(report.reference.available, gcc, report.reference.reason ?? "");

@@ -14,10 +14,13 @@ import { allocateBuffers } from "../../commands/buffer_select.ts";
 import { fillBuffer } from "../../commands/alloc.ts";
 import type { AllocatedBuffer } from "../../commands/alloc.ts";
 import { readReady } from "./holder.ts";
+import { openFdCount } from "../fds.ts";
 import { resolveHeapName } from "../../ffi/dma_heap.ts";
+import { pageAlign, pageSize } from "../../ffi/page_size.ts";
 
 const BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo";
-const PAGE = 4096;
+/** The kernel's page size: heaps hand out whole pages (4 KiB on x86_64, 16 or 64 KiB on some arm64). */
+const PAGE = pageSize();
 
 interface HeapCase {
   /** What --heap gets. */
@@ -36,10 +39,6 @@ const heaps: HeapCase[] = [
 function bufinfoInodes(): Map<number, string | null> {
   const parsed = parseBufinfo(readTextFile(BUFINFO));
   return new Map(parsed.buffers.map((b) => [b.inode, b.name]));
-}
-
-function fdCount(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
 }
 
 /** A `dmabuf` subprocess with piped stdout/stderr, for the cases where the process boundary matters. */
@@ -71,7 +70,7 @@ for (const { heap, need, exporter } of heaps) {
       const buffers: AllocatedBuffer[] = JSON.parse(stdout);
       assertEquals(buffers.length, 2);
       for (const buffer of buffers) {
-        assertEquals(buffer.size, 2 * PAGE);
+        assertEquals(buffer.size, pageAlign(5000));
         assertEquals(buffer.exporter, exporter());
         assertEquals(buffer.name, name);
         assertEquals(buffer.heap, heap === "cma" ? resolveHeapName("cma") : heap);
@@ -107,10 +106,22 @@ for (const { heap, need, exporter } of heaps) {
         "*",
         "00001000",
       ]);
-      assertIncludes(dump.stderr, "showed 4096 of 8192 bytes");
-      const outside = await runCli(["map", "--heap", heap, "--size", "4K", "--read", "--offset", "8K"]);
+      assertIncludes(dump.stderr, `showed 4096 of ${pageAlign(8192)} bytes`);
+      const outside = await runCli([
+        "map",
+        "--heap",
+        heap,
+        "--size",
+        "4K",
+        "--read",
+        "--offset",
+        `${2 * PAGE}`,
+      ]);
       assertEquals(outside.code, 2, outside.stderr);
-      assertIncludes(outside.stderr, "Offset 8192 is outside the buffer: it is 4096 bytes");
+      assertIncludes(
+        outside.stderr,
+        `Offset ${2 * PAGE} is outside the buffer: it is ${pageAlign(4096)} bytes`,
+      );
       const tooLong = await runCli([
         "map",
         "--heap",
@@ -244,7 +255,7 @@ hwTest({
   name: "1,000 alloc/fill/map/verify/close loops leave the fd count unchanged",
   needs: [needs.systemHeap, needs.udmabuf],
   fn: () => {
-    const before = fdCount();
+    const before = openFdCount();
     for (let i = 0; i < 1000; i++) {
       using set = allocateBuffers({ heap: i % 2 === 0 ? "system" : "udmabuf", size: PAGE });
       const buffer = set.buffers[0]!;
@@ -252,7 +263,7 @@ hwTest({
       using mapping = buffer.map();
       assertEquals(mapping.verify({ kind: "byte", value: i & 0xff || 1 }), null);
     }
-    assertEquals(fdCount(), before);
+    assertEquals(openFdCount(), before);
   },
 });
 

@@ -36,9 +36,10 @@ import {
 } from "./vivid.ts";
 import { getFdOf } from "../../ffi/pidfd.ts";
 import { DmaBuf } from "../../ffi/dma_buf.ts";
+import { pageSize } from "../../ffi/page_size.ts";
 import { decodePng } from "../commands/image/png_decode.ts";
 
-const PAGE = 4096;
+const PAGE = pageSize();
 const REAL = [realNeeds.vivid, realNeeds.gst, realNeeds.v4l2ctl, needs.bufinfo];
 
 interface StatBuffer {

@@ -11,13 +11,15 @@ import { hwTest, needs } from "./hw.ts";
 import { runCli } from "../run_cli.ts";
 import { type AllocReady, readReady } from "./holder.ts";
 import { DmaHeap, resolveHeapName } from "../../ffi/dma_heap.ts";
+import { pageAlign, pageSize } from "../../ffi/page_size.ts";
 import { getFdOf } from "../../ffi/pidfd.ts";
 import { DmaBuf } from "../../ffi/dma_buf.ts";
 import { Vgem } from "../../ffi/vgem.ts";
 import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
 import { DrmPrimeHandleStruct } from "../../ffi/structs.ts";
 
-const PAGE = 4096;
+/** The kernel's page size: heaps hand out whole pages. */
+const PAGE = pageSize();
 
 interface JsonBuffer {
   inode: number;
@@ -100,19 +102,19 @@ hwTest({
       const expected = [
         {
           inode: holders[0].ready.buffers[0]!.inode,
-          size: 2 * PAGE,
+          size: pageAlign(5000),
           exporter: "system",
           name: "stat system",
         },
         {
           inode: holders[1].ready.buffers[0]!.inode,
-          size: 16 * PAGE,
+          size: pageAlign(64 * 1024),
           exporter: resolveHeapName("cma"),
           name: "stat-cma",
         },
         {
           inode: holders[2].ready.buffers[0]!.inode,
-          size: 3 * PAGE,
+          size: pageAlign(12 * 1024),
           exporter: "udmabuf",
           name: "stat-udmabuf",
         },

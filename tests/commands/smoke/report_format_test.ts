@@ -1,8 +1,13 @@
 /**
- * The smoke report renderers: TAP 13 validity, JUnit XML well-formedness (checked by a small XML 1.0 reader
- * below, not by string matching), escaping of markup and control characters, JSON and human text.
+ * The smoke report renderers, checked by tools that do not share the writer's assumptions: TAP by Perl's
+ * `prove` (TAP::Harness) and YAML blocks by the `yaml` package, JUnit by `fast-xml-parser` (plus the XML 1.0
+ * rules it does not enforce: allowed characters, entity references, one root); escaping of markup and control
+ * characters, JSON and human text.
  */
 import assert from "node:assert/strict";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import YAML from "yaml";
+import { prove, tapParser } from "../../tap_tools.ts";
 import {
   type CheckResult,
   escapeXml,
@@ -113,29 +118,51 @@ function parseTap13(text: string): { plan: number; tests: TapLine[]; yamlBlocks:
   return { plan, tests, yamlBlocks };
 }
 
-/** Reads a YAML block of `key: scalar` and `data:` with nested `key: scalar` (the shape renderTap writes). */
+/** A TAP YAML block (its lines, indented two spaces under the test line) read by the `yaml` package. */
 function parseYamlBlock(block: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let nested: Record<string, unknown> | null = null;
-  for (const line of block) {
-    const m = /^( {2}| {4})("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*):(?: (.*))?$/.exec(line);
-    assert.ok(m, `YAML line: ${JSON.stringify(line)}`);
-    const key = m[2]!.startsWith('"') ? JSON.parse(m[2]!) as string : m[2]!;
-    if (m[1] === "  ") {
-      if (m[3] === undefined) {
-        nested = {};
-        out[key] = nested;
-      } else {
-        nested = null;
-        out[key] = JSON.parse(m[3]);
-      }
-    } else {
-      assert.ok(nested !== null, "nested line under a mapping key");
-      nested[key] = JSON.parse(m[3]!);
-    }
-  }
-  return out;
+  for (const line of block) assert.ok(line.startsWith("  "), `YAML indented under the test: ${line}`);
+  const document = YAML.parseDocument(block.map((line) => line.slice(2)).join("\n"), { strict: true });
+  assert.deepEqual(document.errors.map((e) => e.message), []);
+  return document.toJS() as Record<string, unknown>;
 }
+
+Deno.test("prove (TAP::Harness) reads renderTap's document: 6 tests, 2 failed (2 and 5), 1 skipped, no parse errors", async () => {
+  const { code, output } = await prove(renderTap(REPORT));
+  assert.notEqual(code, 0, output);
+  assert.doesNotMatch(output, /Parse errors|unknown|Bad plan/i);
+  assert.match(output, /Failed tests?:\s+2, 5\b/);
+  assert.match(output, /Failed 2\/6 subtests/);
+  assert.match(output, /\(less 1 skipped subtest: 3 okay\)/);
+});
+
+Deno.test("TAP::Parser reads renderTap's document: version 13, the plan, which passed, failed and skipped", async () => {
+  assert.deepEqual(await tapParser(renderTap(REPORT)), {
+    version: "13",
+    plan: "1..6",
+    tests_run: "6",
+    passed: "1,3,4,6",
+    failed: "2,5",
+    skipped: "3",
+    parse_errors: "",
+  });
+});
+
+Deno.test("prove passes a report without failures", async () => {
+  const passing = { ...REPORT, results: REPORT.results.filter((r) => r.status !== "fail") };
+  const { code, output } = await prove(renderTap(passing));
+  assert.equal(code, 0, output);
+  assert.match(output, /All tests successful/);
+  assert.match(output, /Result: PASS/);
+  assert.doesNotMatch(output, /Parse errors/i);
+  assert.equal((await tapParser(renderTap(passing))).skipped, "2");
+});
+
+Deno.test("prove reads an empty battery as a skipped plan", async () => {
+  const { code, output } = await prove(renderTap({ ...REPORT, results: [] }));
+  assert.equal(code, 0, output);
+  assert.match(output, /skipped/i);
+  assert.doesNotMatch(output, /Parse errors/i);
+});
 
 Deno.test("renderTap writes the version line, a plan matching the count, and numbers tests from 1", () => {
   const { plan, tests } = parseTap13(renderTap(REPORT));
@@ -191,109 +218,63 @@ interface XmlElement {
   text: string;
 }
 
-const PREDEFINED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
-
 function isXmlChar(cp: number): boolean {
   return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
     (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
+type OrderedNode = Record<string, unknown> & { ":@"?: Record<string, string> };
+
+const xmlParser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: "",
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  htmlEntities: true, // decodes character references (&#10;) as XML does
+});
+
+function toElement(node: OrderedNode): XmlElement {
+  const name = Object.keys(node).find((key) => key !== ":@")!;
+  const element: XmlElement = {
+    name,
+    attributes: new Map(Object.entries(node[":@"] ?? {})),
+    children: [],
+    text: "",
+  };
+  for (const child of node[name] as OrderedNode[]) {
+    if ("#text" in child) element.text += String(child["#text"]);
+    else element.children.push(toElement(child));
+  }
+  return element;
+}
+
+/**
+ * Parses XML with fast-xml-parser after its validator accepts it, and enforces the XML 1.0 rules the validator
+ * leaves out: only Char-production characters (also through character references), only the five predefined
+ * entities, no `<` in attribute values, exactly one root element.
+ */
 function parseXml(source: string): XmlElement {
+  const valid = XMLValidator.validate(source);
+  assert.equal(valid, true, JSON.stringify(valid));
   for (const ch of source) {
     const cp = ch.codePointAt(0)!;
     assert.ok(isXmlChar(cp), `character U+${cp.toString(16)} is not allowed in XML 1.0`);
   }
-  let pos = 0;
-  const fail = (what: string): never =>
-    assert.fail(`${what} at offset ${pos}: ${JSON.stringify(source.slice(pos, pos + 40))}`);
-  const nameRe = /[A-Za-z_:][A-Za-z0-9_:.-]*/y;
-  const readName = (): string => {
-    nameRe.lastIndex = pos;
-    const m = nameRe.exec(source);
-    if (!m) fail("expected a name");
-    pos += m![0].length;
-    return m![0];
-  };
-  const skipSpace = () => {
-    while (pos < source.length && " \t\r\n".includes(source[pos]!)) pos++;
-  };
-  const decodeReferences = (raw: string, inAttribute: boolean): string => {
-    if (inAttribute && raw.includes("<")) fail("'<' in an attribute value");
-    return raw.replace(/&([^;]*);|&/g, (whole, ref: string | undefined) => {
-      if (ref === undefined) return fail("bare '&'");
-      if (ref in PREDEFINED) return PREDEFINED[ref]!;
-      const m = /^#(?:x([0-9a-fA-F]+)|([0-9]+))$/.exec(ref);
-      if (!m) return fail(`unknown entity ${whole}`);
-      const cp = m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
-      if (!isXmlChar(cp)) fail(`character reference ${whole} to a character XML does not allow`);
-      return String.fromCodePoint(cp);
-    });
-  };
-  if (source.startsWith("<?xml")) {
-    const end = source.indexOf("?>");
-    if (end === -1) fail("unterminated XML declaration");
-    assert.match(source.slice(0, end + 2), /^<\?xml version="1\.0"( encoding="UTF-8")?\?>$/);
-    pos = end + 2;
+  for (const [, ref] of source.matchAll(/&([^;]*);/g)) {
+    const numeric = /^#(x[0-9a-fA-F]+|[0-9]+)$/.exec(ref!);
+    if (numeric) {
+      const cp = numeric[1]!.startsWith("x") ? parseInt(numeric[1]!.slice(1), 16) : Number(numeric[1]);
+      assert.ok(isXmlChar(cp), `&${ref}; refers to a character XML 1.0 does not allow`);
+    } else assert.ok(["lt", "gt", "amp", "quot", "apos"].includes(ref!), `undeclared entity &${ref};`);
   }
-  skipSpace();
-  const parseElement = (): XmlElement => {
-    if (source[pos] !== "<") fail("expected '<'");
-    pos++;
-    const name = readName();
-    const attributes = new Map<string, string>();
-    for (;;) {
-      const before = pos;
-      skipSpace();
-      if (source.startsWith("/>", pos)) {
-        pos += 2;
-        return { name, attributes, children: [], text: "" };
-      }
-      if (source[pos] === ">") {
-        pos++;
-        break;
-      }
-      if (pos === before) fail("expected whitespace before an attribute");
-      const attr = readName();
-      if (attributes.has(attr)) fail(`duplicate attribute ${attr}`);
-      skipSpace();
-      if (source[pos] !== "=") fail("expected '='");
-      pos++;
-      skipSpace();
-      const quote = source[pos];
-      if (quote !== '"' && quote !== "'") fail("expected a quoted value");
-      const end = source.indexOf(quote!, pos + 1);
-      if (end === -1) fail("unterminated attribute value");
-      attributes.set(attr, decodeReferences(source.slice(pos + 1, end), true));
-      pos = end + 1;
-    }
-    const children: XmlElement[] = [];
-    let text = "";
-    for (;;) {
-      if (pos >= source.length) fail(`unclosed element <${name}>`);
-      if (source.startsWith("</", pos)) {
-        pos += 2;
-        const closing = readName();
-        if (closing !== name) fail(`</${closing}> closes <${name}>`);
-        skipSpace();
-        if (source[pos] !== ">") fail("expected '>'");
-        pos++;
-        return { name, attributes, children, text };
-      }
-      if (source[pos] === "<") {
-        children.push(parseElement());
-        continue;
-      }
-      const next = source.indexOf("<", pos);
-      const raw = source.slice(pos, next === -1 ? source.length : next);
-      if (raw.includes("]]>")) fail("']]>' in character data");
-      text += decodeReferences(raw, false);
-      pos += raw.length;
-    }
-  };
-  const root = parseElement();
-  skipSpace();
-  if (pos !== source.length) fail("content after the root element");
-  return root;
+  for (const [value] of source.matchAll(/=\s*("[^"]*"|'[^']*')/g)) {
+    assert.ok(!value!.includes("<"), `"<" in an attribute value: ${value}`);
+  }
+  const roots = (xmlParser.parse(source) as OrderedNode[]).filter((node) => !("?xml" in node));
+  assert.equal(roots.length, 1, "one root element");
+  return toElement(roots[0]!);
 }
 
 function elements(root: XmlElement, name: string): XmlElement[] {

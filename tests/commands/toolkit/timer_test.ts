@@ -1,5 +1,5 @@
 import { assertEquals, assertOk } from "../../assert.ts";
-import { after, type Clock, MAX_TIMER_MS, sleep } from "../../../commands/toolkit/timer.ts";
+import { after, type Clock, MAX_TIMER_MS, sleep, Timers } from "../../../commands/toolkit/timer.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -108,4 +108,48 @@ Deno.test("after: with the real clock, 30 days does not fire at once (setTimeout
   await new Promise((resolve) => setTimeout(resolve, 50));
   timer.cancel();
   assertEquals(fired, false);
+});
+
+// Regression: an error thrown in fence sw-sync's --inc-after/--close-after callback escaped to the event loop,
+// past main()'s error handling and the command's `using` cleanup.
+Deno.test("Timers: an error thrown in a callback rejects the command's race; pending calls are cancelled", async () => {
+  const clock = new FakeClock();
+  const work = Promise.withResolvers<string>();
+  let later = 0;
+  const ran: string[] = [];
+  {
+    using timers = new Timers(clock);
+    const first = timers.after(100, () => {
+      throw new Error("ioctl(SW_SYNC_IOC_INC) failed: EBADF");
+    });
+    void timers.after(200, () => later++);
+    const raced = timers.race(work.promise).then(
+      () => ran.push("resolved"),
+      (error: Error) => ran.push(`rejected: ${error.message}`),
+    );
+    clock.tick(100);
+    await first; // resolves once the callback ran, also when it threw
+    assertOk(timers.failed);
+    await raced;
+  }
+  assertEquals(ran, ["rejected: ioctl(SW_SYNC_IOC_INC) failed: EBADF"]);
+  clock.tick(1000);
+  assertEquals(later, 0);
+  assertEquals(clock.pending, 0);
+});
+
+Deno.test("Timers: callbacks that do not throw leave the race to the work; an error before the race is kept", async () => {
+  const clock = new FakeClock();
+  using timers = new Timers(clock);
+  let fired = 0;
+  const step = timers.after(0, () => fired++);
+  await step;
+  assertEquals(fired, 1);
+  assertEquals(await timers.race(Promise.resolve("done")), "done");
+  void timers.after(10, () => {
+    throw new RangeError("bad step");
+  });
+  clock.tick(10);
+  const error = await timers.race(new Promise<never>(() => {})).catch((e: unknown) => e);
+  assertOk(error instanceof RangeError && error.message === "bad step", String(error));
 });
