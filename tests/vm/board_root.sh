@@ -27,25 +27,9 @@ die() {
   exit 1
 }
 
-missing_packages() {
-  local p
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
-  done
-}
-
-ensure_packages() {
-  local missing
-  missing=$(missing_packages | tr '\n' ' ')
-  missing=${missing% }
-  [ -z "$missing" ] && return 0
-  [ "$(id -u)" -eq 0 ] ||
-    die "Missing Debian packages: $missing (install them with: sudo apt-get install -y $missing)"
-  log "installing missing packages: $missing"
-  # shellcheck disable=SC2086 # word splitting of the package list is intended
-  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; } >&2 ||
-    die "Cannot install packages: $missing"
-}
+# missing_packages and ensure_packages, shared with the other build script.
+# shellcheck source=packages.sh
+. "$here/packages.sh"
 
 # Prints the path of a static arm64 busybox, downloading busybox-static:arm64 once (no install needed).
 arm64_busybox() {
