@@ -1,5 +1,6 @@
 import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
-import { runCli, spawnCli } from "../run_cli.ts";
+import { CLI_PATH, runCli, spawnCli } from "../run_cli.ts";
+import { VERSION } from "../../cli/app.ts";
 
 function oneLine(text: string): boolean {
   return text.trimEnd().split("\n").length === 1;
@@ -31,6 +32,35 @@ Deno.test("dmabuf --version prints the version", async () => {
   const { code, stdout } = await runCli(["--version"]);
   assertEquals(code, 0);
   assertMatch(stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("cli/dmabuf finds the checkout by an absolute or relative path, with . or .., and through symlinks", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dmabuf-launcher-" });
+  try {
+    // npm links bins as symlinks (node_modules/.bin/dmabuf), possibly to another symlink.
+    await Deno.symlink(CLI_PATH, `${dir}/link`);
+    await Deno.symlink(`${dir}/link`, `${dir}/link2`);
+    const cli = CLI_PATH.slice(0, CLI_PATH.lastIndexOf("/"));
+    const runs: [string, string][] = [
+      [CLI_PATH, "/"],
+      [`${cli}/./dmabuf`, "/"],
+      [`${cli}/../cli/dmabuf`, "/"],
+      ["./dmabuf", cli],
+      ["cli/dmabuf", `${cli}/..`],
+      [`${dir}/link`, "/"],
+      ["./link2", dir],
+    ];
+    for (const [path, cwd] of runs) {
+      const { code, stdout, stderr } = await new Deno.Command(path, { args: ["--version"], cwd }).output();
+      assertEquals([code, new TextDecoder().decode(stdout), new TextDecoder().decode(stderr)], [
+        0,
+        `${VERSION}\n`,
+        "",
+      ], `${path} in ${cwd}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("dmabuf frobnicate exits 2 with one line", async () => {
