@@ -25,9 +25,6 @@ import type { FrameLayout } from "./fourcc.ts";
 /** YUV quantization range. */
 export type YuvRange = "limited" | "full";
 
-/** The accepted `--range` values. */
-export const YUV_RANGES: readonly YuvRange[] = ["limited", "full"];
-
 /** Converted pixels: `channels` bytes per pixel, rows of `width` pixels without padding. */
 export interface Pixels {
   readonly width: number;
@@ -72,7 +69,12 @@ function makeTables(range: YuvRange): YuvTables {
   };
 }
 
-const TABLES: Record<YuvRange, YuvTables> = { limited: makeTables("limited"), full: makeTables("full") };
+const tables: Partial<Record<YuvRange, YuvTables>> = {};
+
+/** The tables of `range`, built on its first conversion rather than whenever this module is loaded. */
+function tablesOf(range: YuvRange): YuvTables {
+  return tables[range] ??= makeTables(range);
+}
 
 /** `numerator / denominator` rounded half up, clamped to 0..255. */
 function channel(numerator: number, denominator: number): number {
@@ -89,7 +91,7 @@ export function yuvToRgb(
   cr: number,
   range: YuvRange = "limited",
 ): [number, number, number] {
-  const t = TABLES[range];
+  const t = tablesOf(range);
   const d = t.denominator;
   const luma = t.y[y]!;
   return [
@@ -131,7 +133,7 @@ export function convertFrame(bytes: Uint8Array, layout: FrameLayout, options: Co
   const { format, width, height } = layout;
   const channels = format.alpha ? 4 : 3;
   const out = new Uint8Array(width * height * channels);
-  const t = TABLES[options.range ?? "limited"];
+  const t = tablesOf(options.range ?? "limited");
   const [luma, chroma, chroma2] = layout.planes;
   const stride = luma!.stride;
   switch (format.kind) {

@@ -1,13 +1,14 @@
 /**
  * The flags of `dmabuf map --image` as stricli specs, their value parsers and the `--help` lines listing the
- * formats. Cheap to import (no PNG encoder, no FFI), so the map route can spread {@link imageFlags} and
- * print {@link imageHelpLines} without loading the command body; `map_image.ts` does the work.
+ * formats. Cheap to import (no PNG encoder, no pixel conversion, no FFI), so the map route can spread
+ * {@link imageFlags} and print {@link imageHelpLines} without loading the command body; `map_image.ts` does
+ * the work.
  * @module
  */
 
 import { UsageError } from "../toolkit/errors.ts";
 import { findFormat, formatHelpLines, FrameError } from "./fourcc.ts";
-import { YUV_RANGES, type YuvRange } from "./convert.ts";
+import type { YuvRange } from "./convert.ts";
 
 /** Flags of `map --image` (`--offset`, `--no-sync` and the selection are map's own). */
 export interface ImageFlags {
@@ -22,6 +23,9 @@ export interface ImageFlags {
   /** YUV quantization range; default limited. */
   readonly range?: YuvRange;
 }
+
+/** The accepted `--range` values. */
+export const YUV_RANGES: readonly YuvRange[] = ["limited", "full"];
 
 /** Parses an image dimension or stride: a positive whole number. @throws {UsageError} */
 export function parseDimension(input: string): number {
