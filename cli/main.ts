@@ -78,5 +78,10 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  const status = await main(Deno.args);
+  // One turn of the event loop before exiting: Deno 2.9 stores V8's code cache of the modules it compiled
+  // only once the event loop turns, and --help, --version and usage errors wait on nothing, so without this
+  // they never leave a cache and compile every module again on every start (about 6 ms of --help).
+  await Deno.lstat("/");
+  Deno.exit(status);
 }

@@ -1,6 +1,7 @@
 import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
 import { CLI_PATH, runCli, spawnCli } from "../run_cli.ts";
 import { VERSION } from "../../cli/app.ts";
+import { DatabaseSync } from "node:sqlite";
 
 function oneLine(text: string): boolean {
   return text.trimEnd().split("\n").length === 1;
@@ -60,6 +61,27 @@ Deno.test("cli/dmabuf finds the checkout by an absolute or relative path, with .
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dmabuf --help leaves V8's code cache of the modules it ran in DENO_DIR", async () => {
+  const denoDir = await Deno.makeTempDir({ prefix: "dmabuf-deno-dir-" });
+  try {
+    const { code } = await spawnCli(["--help"], { env: { DENO_DIR: denoDir } });
+    assertEquals(code, 0);
+    const cache = new DatabaseSync(`${denoDir}/v8_code_cache_v2`);
+    let cached: string[];
+    try {
+      cached = cache.prepare("SELECT specifier FROM codecache").all().map((row) => String(row.specifier));
+    } finally {
+      cache.close();
+    }
+    for (const module of ["cli/main.ts", "cli/app.ts", "cli/routes/map.ts"]) {
+      const url = new URL(`../../${module}`, import.meta.url).href;
+      assertOk(cached.includes(url), `${url} not among ${cached.join(", ")}`);
+    }
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
   }
 });
 
