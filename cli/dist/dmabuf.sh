@@ -1,13 +1,14 @@
 #!/bin/sh
-# dmabuf @VERSION@ for Linux @ARCH@: the launcher of the board bundle (bin/dmabuf). It runs lib/dmabuf.js
-# (the CLI, bundled into one file) with lib/deno (Deno @DENO_VERSION@ for @MACHINE@) and needs nothing else
-# than glibc and a POSIX sh (busybox is enough). Before Deno starts it refuses, with one line and exit 1,
-# a machine that cannot run this bundle: another architecture, 32-bit ARM, no glibc.
+# dmabuf @VERSION@ for Linux @ARCH@: the launcher of the board bundle (bin/dmabuf). It runs lib/dmabuf/main.js
+# (the CLI, bundled: main.js and one chunk per command body, loaded when that command runs) with lib/deno
+# (Deno @DENO_VERSION@ for @MACHINE@) and needs nothing else than glibc and a POSIX sh (busybox is enough).
+# Before Deno starts it refuses, with one line and exit 1, a machine that cannot run this bundle: another
+# architecture, 32-bit ARM, no glibc.
 #
 # Nothing is written to the install directory. Deno's cache (DENO_DIR, else $XDG_CACHE_HOME/deno or
-# ~/.cache/deno) only holds V8's code cache for lib/dmabuf.js, which saves about 40 ms per start: where it
-# cannot be created (HOME missing or read-only) Deno silently keeps it in memory, so nothing is needed there.
-# DENO_DIR=/dev/null/deno turns it off for certain.
+# ~/.cache/deno) only holds V8's code cache for lib/dmabuf/, which saves 15-25 ms per start on an x86_64 PC:
+# where it cannot be created (HOME missing or read-only) Deno silently keeps it in memory, so nothing is needed
+# there. DENO_DIR=/dev/null/deno turns it off for certain.
 # Test hook: DMABUF_PREFLIGHT_ROOT is prefixed to the paths the pre-flight reads (the glibc and musl
 # loaders, /proc/self/smaps), so tests can fake another system.
 
@@ -35,7 +36,7 @@ while [ -L "$self" ]; do
 done
 install_dir=$(cd -P -- "${self%/*}/.." && pwd) || fail "cannot find the install directory of $0"
 deno=$install_dir/lib/deno
-script=$install_dir/lib/dmabuf.js
+script=$install_dir/lib/dmabuf/main.js
 
 # The architecture: Deno exists for 64-bit x86 and 64-bit little-endian ARM with glibc only.
 machine=$(uname -m 2>/dev/null) || machine=unknown
@@ -67,8 +68,9 @@ fi
 [ -x "$deno" ] || fail "the Deno runtime of this bundle is missing: $deno (unpack the whole tarball again)"
 
 export DENO_NO_UPDATE_CHECK=1
+# Lazy dynamic imports: Deno would otherwise read every command's chunk before starting any command.
 set -- run --allow-all --no-prompt --no-config --no-lock --no-remote --no-npm --quiet \
-  "$script" "$@"
+  --unstable-lazy-dynamic-imports "$script" "$@"
 
 # Deno's aarch64 build is reported to crash at start on kernels whose pages are not 4 KiB
 # (denoland/deno#36282). Where the page size differs, a minimal start is tried first, so a crash gets one line

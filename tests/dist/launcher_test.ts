@@ -54,7 +54,8 @@ function makeInstall(arch: string): Install {
     mode: 0o755,
   });
   Deno.writeTextFileSync(`${top}/lib/deno`, FAKE_DENO, { mode: 0o755 });
-  Deno.writeTextFileSync(`${top}/lib/dmabuf.js`, "");
+  Deno.mkdirSync(`${top}/lib/dmabuf`);
+  Deno.writeTextFileSync(`${top}/lib/dmabuf/main.js`, "");
   const root = `${dir}/root`;
   Deno.mkdirSync(`${root}/${HOST_LOADER.replace(/\/[^/]+$/, "")}`, { recursive: true });
   Deno.writeTextFileSync(`${root}/${HOST_LOADER}`, "");
@@ -143,10 +144,11 @@ for (const shell of SHELLS) {
       const [denoDir, ...args] = result.calls[0]!;
       assert.equal(denoDir, "DENO_DIR=", "Deno's own default cache");
       assert.equal(args[0], "run");
-      const script = args.indexOf(`${Deno.realPathSync(install.dir)}/dmabuf-9.9.9/lib/dmabuf.js`);
+      const script = args.indexOf(`${Deno.realPathSync(install.dir)}/dmabuf-9.9.9/lib/dmabuf/main.js`);
       assert.ok(script > 0, args.join(" "));
       assert.deepEqual(args.slice(script + 1), ["stat", "--name", "a b*", ""]);
-      for (const flag of ["--allow-all", "--no-config", "--no-remote", "--no-npm", "--no-lock"]) {
+      const flags = ["--allow-all", "--no-config", "--no-remote", "--no-npm", "--no-lock"];
+      for (const flag of [...flags, "--unstable-lazy-dynamic-imports"]) {
         assert.ok(args.slice(0, script).includes(flag), flag);
       }
     } finally {
@@ -163,7 +165,7 @@ for (const shell of SHELLS) {
       Deno.symlinkSync("two", `${install.dir}/dmabuf`);
       const direct = await launch(install, shell, { path: `${install.dir}/dmabuf` });
       assert.equal(direct.code, 0, direct.stderr);
-      assert.ok(direct.calls[0]!.some((arg) => arg.endsWith("/dmabuf-9.9.9/lib/dmabuf.js")));
+      assert.ok(direct.calls[0]!.some((arg) => arg.endsWith("/dmabuf-9.9.9/lib/dmabuf/main.js")));
     } finally {
       Deno.removeSync(install.dir, { recursive: true });
     }
