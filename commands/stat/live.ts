@@ -94,7 +94,6 @@ function procIndex(scan: ProcessScan): Map<number, Omit<StatBuffer, "inode">> {
         mode: null,
         attachments: null,
         fences: null,
-        nameKnown: true,
       });
     }
   }
@@ -111,8 +110,7 @@ function procIndex(scan: ProcessScan): Map<number, Omit<StatBuffer, "inode">> {
           mode: null,
           attachments: null,
           fences: null,
-          nameKnown: true,
-        });
+          });
       } else if (known.exporter === null && map.vmaSize > known.size) {
         known.size = map.vmaSize;
       }
@@ -149,7 +147,7 @@ function readSysfs(): Snapshot {
       mode: null,
       attachments: null,
       fences: null,
-      nameKnown: held !== undefined,
+      ...(held === undefined ? { nameKnown: false as const } : {}),
     };
   });
   return {

@@ -19,6 +19,10 @@ import {
 
 /** A buffer as JSON (the documented field order), with its holders when attributed. */
 export function bufferJson(buffer: StatBuffer, holders?: Holder[]): Record<string, unknown> {
+  if (buffer.nameKnown === undefined) {
+    const fields = buffer as unknown as Record<string, unknown>;
+    return holders === undefined ? fields : { ...fields, holders };
+  }
   const { nameKnown: _internal, ...fields } = buffer;
   return holders === undefined ? fields : { ...fields, holders };
 }
@@ -76,7 +80,7 @@ export function printable(text: string): string {
 
 function nameText(b: StatBuffer): string {
   if (b.name !== null) return b.name === "" ? '""' : printable(b.name);
-  return b.nameKnown ? UNNAMED : "?";
+  return b.nameKnown === false ? "?" : UNNAMED;
 }
 
 /** A fence list in a few words: `2 write, 1 read (1 unsignalled)`; `-` for none, `?` when unknown. */

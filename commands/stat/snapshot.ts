@@ -7,7 +7,6 @@
 import { CliError } from "../toolkit/errors.ts";
 import type { ProcessScan } from "../../ffi/procfs.ts";
 import {
-  type BufinfoBuffer,
   type BufinfoFence,
   type BufinfoGeneration,
   type BufinfoTotals,
@@ -29,7 +28,7 @@ export interface StatBuffer {
   size: number;
   /** Exporter name; null when unknown (a /proc scan that only sees a mapping, without sysfs). */
   exporter: string | null;
-  /** Name; null when unnamed or, with `nameKnown` false, unknown. */
+  /** Name; null when unnamed or, with `nameKnown: false`, unknown. */
   name: string | null;
   /** References to the buffer's file (bufinfo `count`, or fdinfo `count` which is the same quantity); null when unknown. */
   count: number | null;
@@ -41,8 +40,12 @@ export interface StatBuffer {
   attachments: string[] | null;
   /** Fences; null when the source cannot know (only bufinfo has them). */
   fences: BufinfoFence[] | null;
-  /** Whether `name: null` means "unnamed" (true) or "not known from this source" (false). Not in JSON. */
-  nameKnown: boolean;
+  /**
+   * `false` when `name: null` means "not known from this source" (sysfs without a /proc scan that saw it);
+   * absent when the name is known. Absent rather than `true` so that a buffer is its own JSON, with no copy
+   * per buffer to drop it. Not in JSON.
+   */
+  nameKnown?: false;
 }
 
 /** A snapshot of the system's (or a file's) dma-bufs. */
@@ -66,19 +69,18 @@ export interface Snapshot {
 }
 
 /**
- * A snapshot from bufinfo text; null when the text is not bufinfo. The parsed buffers become the snapshot's
- * own (marked `nameKnown`), not copies: 10,000 of them are then made once.
+ * A snapshot from bufinfo text; null when the text is not bufinfo. The parsed buffers are the snapshot's own,
+ * not copies: 10,000 of them are made once.
  */
 export function fromBufinfoText(text: string, source: SourceName, sourcePath: string): Snapshot | null {
   const parsed = parseBufinfo(text);
   if (!parsed.recognized) return null;
-  const buffers = parsed.buffers as (BufinfoBuffer & { nameKnown?: boolean })[];
-  for (const buffer of buffers) buffer.nameKnown = true;
+  const buffers: StatBuffer[] = parsed.buffers;
   return {
     source,
     sourcePath,
     generation: parsed.generation,
-    buffers: buffers as StatBuffer[],
+    buffers,
     reportedTotals: parsed.totals,
     unparsed: parsed.unparsed,
     fallbacks: [],
@@ -114,7 +116,6 @@ function fromStatJson(value: unknown, path: string): Snapshot | null {
       mode: numOrNull(item.mode),
       attachments: Array.isArray(item.attachments) ? item.attachments.map(String) : null,
       fences: Array.isArray(item.fences) ? item.fences as BufinfoFence[] : null,
-      nameKnown: true,
     });
   }
   return {

@@ -100,6 +100,19 @@ function jsonValue(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? Number(value) : value;
 }
 
+/**
+ * `JSON.stringify(value, jsonValue, 2)`, but without calling the replacer for every member of a value that
+ * has no BigInt: JSON.stringify refuses a BigInt with a TypeError, and only then is the replacer needed.
+ */
+function stringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(value, jsonValue, 2);
+  }
+}
+
 /** Whether `value` is an array or a plain object that {@link writeJson} may take apart. */
 function isContainer(value: unknown): value is Record<string, unknown> | unknown[] {
   if (typeof value !== "object" || value === null) return false;
@@ -120,7 +133,7 @@ const SPLIT_DEPTH = 2;
 export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth = 0, key = ""): void {
   const v = jsonValue(key, value);
   if (depth >= SPLIT_DEPTH || !isContainer(v)) {
-    const text = JSON.stringify(v, jsonValue, 2);
+    const text = stringify(v);
     // Where JSON.stringify leaves a value out of an object it is handled by the caller; in an array, null.
     const whole = text === undefined ? "null" : text;
     out.write(indent === "" ? whole : whole.replaceAll("\n", `\n${indent}`));
