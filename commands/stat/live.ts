@@ -110,7 +110,7 @@ function procIndex(scan: ProcessScan): Map<number, Omit<StatBuffer, "inode">> {
           mode: null,
           attachments: null,
           fences: null,
-          });
+        });
       } else if (known.exporter === null && map.vmaSize > known.size) {
         known.size = map.vmaSize;
       }
