@@ -7,16 +7,9 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { UsageError } from "../toolkit/errors.ts";
-import { type Io, Output } from "../toolkit/output.ts";
+import { ChunkedWriter, type Io, Output } from "../toolkit/output.ts";
 import { sleep } from "../toolkit/timer.ts";
-import {
-  readSnapshotFile,
-  type Snapshot,
-  type SourceChoice,
-  type StatBuffer,
-  takeSnapshot,
-  withScan,
-} from "./snapshot.ts";
+import { readSnapshotFile, type Snapshot, type SourceChoice, type StatBuffer } from "./snapshot.ts";
 import {
   attribute,
   type Attribution,
@@ -119,8 +112,11 @@ interface View {
   attribution: Attribution | null;
 }
 
-function view(snapshot: Snapshot, flags: StatFlags): View {
-  const withProcs = flags.procs ? withScan(snapshot) : snapshot;
+/** The live-system readers: loaded (with their FFI) only when the system is read. */
+type Live = typeof import("./live.ts");
+
+function view(snapshot: Snapshot, flags: StatFlags, live: Live | null): View {
+  const withProcs = flags.procs ? live!.withScan(snapshot) : snapshot;
   const buffers = select(withProcs.buffers, selectionOf(flags));
   const attribution = flags.procs ? attribute(buffers, withProcs.scan!) : null;
   return { snapshot: withProcs, buffers, attribution };
@@ -139,30 +135,29 @@ function renderView(out: Output, v: View, marks?: Map<number, string>, extra: St
   if (v.attribution !== null) renderProcesses(out, v.attribution, v.buffers);
 }
 
-/** An Io whose stdout collects text until flushed: a 10,000-row table is then one write, not 10,000. */
+/**
+ * An Io whose stdout collects text and writes it in pieces of about 64 KiB: a 10,000-row table is about 20
+ * writes, not 10,000, and never one string of all of it.
+ */
 class BufferedIo implements Io {
-  readonly #target: Io;
-  #chunks: string[] = [];
+  readonly #writer: ChunkedWriter;
   readonly stdout;
   readonly stderr;
 
-  constructor(target: Io) {
-    this.#target = target;
+  constructor(readonly target: Io) {
+    this.#writer = new ChunkedWriter(target.stdout);
     this.stdout = {
       isTerminal: target.stdout.isTerminal,
-      write: (text: string) => void this.#chunks.push(text),
+      write: (text: string) => this.#writer.write(text),
     };
     this.stderr = target.stderr;
   }
 
-  readonly env = (name: string): string | undefined => this.#target.env(name);
+  readonly env = (name: string): string | undefined => this.target.env(name);
 
   /** Writes what was collected to the real stdout. */
   flush(): void {
-    if (this.#chunks.length === 0) return;
-    const text = this.#chunks.join("");
-    this.#chunks = [];
-    this.#target.stdout.write(text);
+    this.#writer.flush();
   }
 }
 
@@ -179,11 +174,12 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
 }
 
 async function run(this: DmabufContext, flags: StatFlags, out: Output, io: BufferedIo): Promise<void> {
+  const live = flags.input === undefined || flags.procs ? await import("./live.ts") : null;
   const take = async (): Promise<Snapshot> =>
-    flags.input === undefined ? takeSnapshot(flags.source) : await readSnapshotFile(flags.input);
+    flags.input === undefined ? live!.takeSnapshot(flags.source) : await readSnapshotFile(flags.input);
 
   if (flags.compare !== undefined) {
-    const current = view(await take(), flags);
+    const current = view(await take(), flags, live);
     const base = await readSnapshotFile(flags.compare);
     const diff = difference(select(base.buffers, selectionOf(flags)), current.buffers);
     warnAboutInput(out, current.snapshot, isFiltered(flags));
@@ -205,7 +201,7 @@ async function run(this: DmabufContext, flags: StatFlags, out: Output, io: Buffe
   }
 
   if (flags.watch === undefined) {
-    const v = view(await take(), flags);
+    const v = view(await take(), flags, live);
     for (const why of v.snapshot.fallbacks) out.note(`dmabuf: not using ${why}`);
     warnAboutInput(out, v.snapshot, isFiltered(flags));
     if (out.json) out.data(snapshotJson(v.snapshot, v.buffers, v.attribution));
@@ -221,7 +217,7 @@ async function run(this: DmabufContext, flags: StatFlags, out: Output, io: Buffe
   const redraw = this.io.stdout.isTerminal && !out.json;
   let previous: StatBuffer[] | null = null;
   for (let round = 1; !signal.aborted; round++) {
-    const v = view(await take(), flags);
+    const v = view(await take(), flags, live);
     const diff = previous === null ? null : difference(previous, v.buffers);
     if (out.json) {
       out.data({

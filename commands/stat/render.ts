@@ -19,6 +19,10 @@ import {
 
 /** A buffer as JSON (the documented field order), with its holders when attributed. */
 export function bufferJson(buffer: StatBuffer, holders?: Holder[]): Record<string, unknown> {
+  if (buffer.nameKnown === undefined) {
+    const fields = buffer as unknown as Record<string, unknown>;
+    return holders === undefined ? fields : { ...fields, holders };
+  }
   const { nameKnown: _internal, ...fields } = buffer;
   return holders === undefined ? fields : { ...fields, holders };
 }
@@ -76,20 +80,27 @@ export function printable(text: string): string {
 
 function nameText(b: StatBuffer): string {
   if (b.name !== null) return b.name === "" ? '""' : printable(b.name);
-  return b.nameKnown ? UNNAMED : "?";
+  return b.nameKnown === false ? "?" : UNNAMED;
 }
 
 /** A fence list in a few words: `2 write, 1 read (1 unsignalled)`; `-` for none, `?` when unknown. */
 export function fenceSummary(fences: readonly BufinfoFence[] | null): string {
   if (fences === null) return "?";
   if (fences.length === 0) return "-";
-  const byUsage = new Map<string, number>();
+  // Usages in order of first appearance, with their counts: plain arrays, as most buffers have one or two.
+  const usages: string[] = [];
+  const counts: number[] = [];
   let pending = 0;
   for (const f of fences) {
-    byUsage.set(f.usage, (byUsage.get(f.usage) ?? 0) + 1);
+    const at = usages.indexOf(f.usage);
+    if (at < 0) {
+      usages.push(f.usage);
+      counts.push(1);
+    } else counts[at]!++;
     if (!f.signalled) pending++;
   }
-  const parts = [...byUsage].map(([usage, n]) => `${n} ${usage}`).join(", ");
+  let parts = `${counts[0]} ${usages[0]}`;
+  for (let i = 1; i < usages.length; i++) parts += `, ${counts[i]} ${usages[i]}`;
   return pending === 0 ? `${parts} (signalled)` : `${parts} (${pending} unsignalled)`;
 }
 

@@ -98,9 +98,9 @@ const PLACEHOLDER_TIMELINE = "signaled-timeline";
 
 const OBJECTS_LINE = "Dma-buf Objects:";
 const ATTACHED_LINE = "Attached Devices:";
+/** The attachments header as the kernel prints it. */
+const ATTACHED_ROW = `\t${ATTACHED_LINE}`;
 const HEADER = /^\s*size\s+flags\s+mode\s+count\s+exp_name\s+ino(\s+name)?\s*$/;
-const DEC = /^\d+$/;
-const HEX = /^[0-9a-fA-F]+$/;
 // A row whose TABs were turned into runs of spaces: the exporter is one token, the name the rest.
 const SPACED_ROW = /^(\d+) +([0-9a-fA-F]+) +([0-9a-fA-F]+) +(\d+) +(\S+) +(\d+)(?: +(.*?))? *$/;
 const FENCE = /^\s*([A-Za-z]+) fence:(.*)$/;
@@ -111,41 +111,87 @@ const DEVICES_TOTAL = /^Total (\d+) devices attached\s*$/;
 const OBJECTS_TOTAL = /^Total (\d+) objects, (\d+) bytes\s*$/;
 const USAGE_NAMES = new Set(["kernel", "write", "read", "bookkeep"]);
 
+/** A buffer row's fields, numbers already read. */
 interface RowFields {
-  size: string;
-  flags: string;
-  mode: string;
-  count: string;
+  size: number;
+  flags: number;
+  mode: number;
+  count: number;
   exporter: string;
-  inode: string;
+  inode: number;
   name: string;
 }
 
+/** The most digits {@link numberAt} adds up itself: below 2^53 in both bases, so exact. */
+const EXACT_DECIMAL_DIGITS = 15;
+const EXACT_HEX_DIGITS = 13;
+
+/**
+ * The number `line[start, end)` spells (checked by {@link allDigits}) in base 10 or 16, without making a
+ * substring; longer numbers go through Number/parseInt as before.
+ */
+function numberAt(line: string, start: number, end: number, hex: boolean): number {
+  if (end - start > (hex ? EXACT_HEX_DIGITS : EXACT_DECIMAL_DIGITS)) {
+    const digits = line.slice(start, end);
+    return hex ? parseInt(digits, 16) : Number(digits);
+  }
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i);
+    const digit = c <= DIGIT_9 ? c - DIGIT_0 : c >= LOWER_A ? c - LOWER_A + 10 : c - UPPER_A + 10;
+    value = value * (hex ? 16 : 10) + digit;
+  }
+  return value;
+}
+
+/** Whether `line[start, end)` is one or more ASCII digits (hex digits with `hex`). */
+function allDigits(line: string, start: number, end: number, hex: boolean): boolean {
+  if (start >= end) return false;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= DIGIT_0 && c <= DIGIT_9) continue;
+    if (hex && ((c >= UPPER_A && c <= UPPER_F) || (c >= LOWER_A && c <= LOWER_F))) continue;
+    return false;
+  }
+  return true;
+}
+
 function splitRow(line: string): RowFields | null {
-  const parts = line.split("\t");
-  if (parts.length >= 6) {
-    const [size, flags, mode, count, exporter, inode] = parts as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    if (DEC.test(size) && HEX.test(flags) && HEX.test(mode) && DEC.test(count) && DEC.test(inode)) {
-      // The name is everything after the sixth TAB, TABs included; a missing trailing TAB means "".
-      return { size, flags, mode, count, exporter, inode, name: parts.slice(6).join("\t") };
+  // TAB-separated, as the kernel prints it: found by indexOf rather than split(), so a 10,000-row bufinfo
+  // does not make 70,000 throwaway strings (the name is everything after the sixth TAB, TABs included; a
+  // missing trailing TAB means "").
+  const t1 = line.indexOf("\t");
+  const t2 = t1 < 0 ? -1 : line.indexOf("\t", t1 + 1);
+  const t3 = t2 < 0 ? -1 : line.indexOf("\t", t2 + 1);
+  const t4 = t3 < 0 ? -1 : line.indexOf("\t", t3 + 1);
+  const t5 = t4 < 0 ? -1 : line.indexOf("\t", t4 + 1);
+  if (
+    t5 >= 0 && allDigits(line, 0, t1, false) && allDigits(line, t1 + 1, t2, true) &&
+    allDigits(line, t2 + 1, t3, true) && allDigits(line, t3 + 1, t4, false)
+  ) {
+    const t6 = line.indexOf("\t", t5 + 1);
+    const inodeEnd = t6 < 0 ? line.length : t6;
+    if (allDigits(line, t5 + 1, inodeEnd, false)) {
+      return {
+        size: numberAt(line, 0, t1, false),
+        flags: numberAt(line, t1 + 1, t2, true),
+        mode: numberAt(line, t2 + 1, t3, true),
+        count: numberAt(line, t3 + 1, t4, false),
+        exporter: line.slice(t4 + 1, t5),
+        inode: numberAt(line, t5 + 1, inodeEnd, false),
+        name: t6 < 0 ? "" : line.slice(t6 + 1),
+      };
     }
   }
   const spaced = SPACED_ROW.exec(line);
   if (spaced === null) return null;
   return {
-    size: spaced[1]!,
-    flags: spaced[2]!,
-    mode: spaced[3]!,
-    count: spaced[4]!,
+    size: Number(spaced[1]),
+    flags: parseInt(spaced[2]!, 16),
+    mode: parseInt(spaced[3]!, 16),
+    count: Number(spaced[4]),
     exporter: spaced[5]!,
-    inode: spaced[6]!,
+    inode: Number(spaced[6]),
     name: spaced[7] ?? "",
   };
 }
@@ -230,8 +276,17 @@ const CR = 13;
 const TAB = 9;
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;
+const UPPER_A = 65;
+const UPPER_F = 70;
+const LOWER_A = 97;
+const LOWER_F = 102;
 
-function makeBuffer(row: RowFields, seen: Seen): BufinfoBuffer {
+/** One string per exporter name however many buffers it exported: the copies die young. */
+type Interned = Map<string, string>;
+
+function makeBuffer(row: RowFields, seen: Seen, exporters: Interned): BufinfoBuffer {
+  let exporter = exporters.get(row.exporter);
+  if (exporter === undefined) exporters.set(row.exporter, exporter = row.exporter);
   let name: string | null = row.name;
   if (name === "<none>") {
     seen.noneName = true;
@@ -240,13 +295,13 @@ function makeBuffer(row: RowFields, seen: Seen): BufinfoBuffer {
     name = null;
   }
   return {
-    inode: Number(row.inode),
-    size: Number(row.size),
-    exporter: row.exporter,
+    inode: row.inode,
+    size: row.size,
+    exporter,
     name,
-    count: Number(row.count),
-    flags: parseInt(row.flags, 16),
-    mode: parseInt(row.mode, 16),
+    count: row.count,
+    flags: row.flags,
+    mode: row.mode,
     attachments: [],
     fences: [],
   };
@@ -259,6 +314,7 @@ function makeBuffer(row: RowFields, seen: Seen): BufinfoBuffer {
 export function parseBufinfo(text: string): Bufinfo {
   const buffers: BufinfoBuffer[] = [];
   const unparsed: UnparsedLine[] = [];
+  const exporters: Interned = new Map();
   let totals: BufinfoTotals | null = null;
   let objectsLine = false;
   let state: State = "between";
@@ -274,25 +330,35 @@ export function parseBufinfo(text: string): Bufinfo {
     namedSignalled: false,
     noneName: false,
   };
-  const lines = text.split("\n");
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i]!;
+  // Lines by indexOf rather than split(): one line string alive at a time, not an array of all of them.
+  let lineNumber = 0;
+  for (let start = 0; start < text.length;) {
+    const newline = text.indexOf("\n", start);
+    const end = newline < 0 ? text.length : newline;
+    let line = text.slice(start, end);
+    start = end + 1;
+    lineNumber++;
     if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     const afterRow = justAfterRow;
     justAfterRow = false;
+    if (line.length === 0) continue;
     const first = line.charCodeAt(0);
-    // Fast paths for the three lines that make up almost all of a bufinfo: rows, fences and device lines.
+    // Fast paths for the lines that make up almost all of a bufinfo: rows, fences, attachment headers and
+    // device lines, and their totals.
     if (first >= DIGIT_0 && first <= DIGIT_9) {
       const row = splitRow(line);
       if (row !== null) {
-        current = makeBuffer(row, seen);
+        current = makeBuffer(row, seen, exporters);
         buffers.push(current);
         state = "fences";
         justAfterRow = true;
         continue;
       }
     } else if (current !== null && first === TAB && state === "fences") {
+      if (line === ATTACHED_ROW) {
+        state = "attachments";
+        continue;
+      }
       const fenceLine = FENCE.exec(line);
       const fence = fenceLine === null ? null : parseFence(fenceLine[1]!, fenceLine[2]!, seen);
       if (fence !== null) {
@@ -352,7 +418,7 @@ export function parseBufinfo(text: string): Bufinfo {
         continue;
       }
     }
-    unparsed.push({ line: i + 1, text: line });
+    unparsed.push({ line: lineNumber, text: line });
   }
   const recognized = objectsLine || seen.header || buffers.length > 0;
   return { recognized, generation: recognized ? generationOf(seen) : "unknown", buffers, totals, unparsed };

@@ -200,3 +200,11 @@ Deno.test("layers: the rules name what they refuse", () => {
     "commands/map.ts → cli/errors.ts (import): commands must not import cli",
   );
 });
+
+Deno.test("layers: `stat --input` loads no FFI: commands/stat/mod.ts reaches ffi/ only for text parsers", async () => {
+  const { edges } = await graph(["commands/stat/mod.ts"]);
+  const loaded = staticClosure("commands/stat/mod.ts", edges);
+  const ffi = loaded.filter((path) => layerOf(path) === "ffi" && !path.startsWith("ffi/text/"));
+  assertEquals(ffi, [], `commands/stat/mod.ts loads before reading a file:\n${ffi.join("\n")}`);
+  assertEquals(loaded.includes("commands/stat/live.ts"), false);
+});
