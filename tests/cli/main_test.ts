@@ -64,22 +64,28 @@ Deno.test("cli/dmabuf finds the checkout by an absolute or relative path, with .
   }
 });
 
-Deno.test("dmabuf --help leaves V8's code cache of the modules it ran in DENO_DIR", async () => {
+/** Starts of `--help` that may pass before the code cache is stored (each stores it about 2 times in 3). */
+const CODE_CACHE_STARTS = 12;
+
+Deno.test("dmabuf --help leaves V8's code cache of the modules it ran in DENO_DIR within a few starts", async () => {
   const denoDir = await Deno.makeTempDir({ prefix: "dmabuf-deno-dir-" });
+  const wanted = ["cli/main.ts", "cli/app.ts", "cli/routes/map.ts"].map((module) =>
+    new URL(`../../${module}`, import.meta.url).href
+  );
   try {
-    const { code } = await spawnCli(["--help"], { env: { DENO_DIR: denoDir } });
-    assertEquals(code, 0);
-    const cache = new DatabaseSync(`${denoDir}/v8_code_cache_v2`);
-    let cached: string[];
-    try {
-      cached = cache.prepare("SELECT specifier FROM codecache").all().map((row) => String(row.specifier));
-    } finally {
-      cache.close();
+    let cached: string[] = [];
+    for (let start = 1; start <= CODE_CACHE_STARTS; start++) {
+      const { code } = await spawnCli(["--help"], { env: { DENO_DIR: denoDir } });
+      assertEquals(code, 0);
+      const cache = new DatabaseSync(`${denoDir}/v8_code_cache_v2`);
+      try {
+        cached = cache.prepare("SELECT specifier FROM codecache").all().map((row) => String(row.specifier));
+      } finally {
+        cache.close();
+      }
+      if (wanted.every((url) => cached.includes(url))) break;
     }
-    for (const module of ["cli/main.ts", "cli/app.ts", "cli/routes/map.ts"]) {
-      const url = new URL(`../../${module}`, import.meta.url).href;
-      assertOk(cached.includes(url), `${url} not among ${cached.join(", ")}`);
-    }
+    for (const url of wanted) assertOk(cached.includes(url), `${url} not among ${cached.join(", ")}`);
   } finally {
     await Deno.remove(denoDir, { recursive: true });
   }
