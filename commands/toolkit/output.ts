@@ -124,6 +124,9 @@ function isContainer(value: unknown): value is Record<string, unknown> | unknown
 /** How deep {@link writeJson} takes containers apart; below that, values are stringified whole. */
 const SPLIT_DEPTH = 2;
 
+/** How many members of an array {@link writeJson} stringifies in one call (a few tens of KiB of text). */
+const JSON_BATCH = 128;
+
 /**
  * Writes `value` as `JSON.stringify(value, bigints as numbers, 2)` would, to `out`, in pieces: the top levels
  * (a document, its arrays) are written member by member, each member stringified on its own and indented to
@@ -146,9 +149,20 @@ export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth
       return;
     }
     out.write("[");
-    for (let i = 0; i < v.length; i++) {
-      out.write(i === 0 ? `\n${inner}` : `,\n${inner}`);
-      writeJson(out, v[i], inner, depth + 1, String(i));
+    if (depth + 1 >= SPLIT_DEPTH) {
+      // Members stringified whole: a batch at a time in one native call. JSON.stringify(batch, null, 2) is
+      // "[\n" + the members at two spaces + "\n]", so the middle, moved to this array's indent, is exact.
+      for (let start = 0; start < v.length; start += JSON_BATCH) {
+        const text = stringify(v.slice(start, start + JSON_BATCH))!;
+        const body = text.slice(2, -2);
+        out.write(start === 0 ? "\n" : ",\n");
+        out.write(indent === "" ? body : indent + body.replaceAll("\n", `\n${indent}`));
+      }
+    } else {
+      for (let i = 0; i < v.length; i++) {
+        out.write(i === 0 ? `\n${inner}` : `,\n${inner}`);
+        writeJson(out, v[i], inner, depth + 1, String(i));
+      }
     }
     out.write(`\n${indent}]`);
     return;

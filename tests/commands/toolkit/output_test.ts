@@ -42,6 +42,14 @@ Deno.test("writeJson: the same text as JSON.stringify(value, bigints as numbers,
       buffers: Array.from({ length: 50 }, (_, i) => ({ inode: i, name: i % 2 ? null : `b${i}`, fences: [] })),
     },
     { withToJSON: { toJSON: () => ({ replaced: [1, 2] }) } },
+    // More members than one batch, with what an array turns into null and a BigInt in one batch only.
+    {
+      many: Array.from(
+        { length: 300 },
+        (_, i) => i % 7 === 0 ? undefined : i === 200 ? 5n : { i, s: "x\ny" },
+      ),
+    },
+    Array.from({ length: 129 }, (_, i) => [i, { deep: [i] }]),
   ];
   for (const value of cases) assertEquals(streamed(value), oracle(value));
 });
