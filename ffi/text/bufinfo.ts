@@ -127,33 +127,26 @@ const EXACT_DECIMAL_DIGITS = 15;
 const EXACT_HEX_DIGITS = 13;
 
 /**
- * The number `line[start, end)` spells (checked by {@link allDigits}) in base 10 or 16, without making a
- * substring; longer numbers go through Number/parseInt as before.
+ * The number `line[start, end)` spells in base 10 or 16, read in place without a substring; -1 when the
+ * range is empty or holds anything but ASCII digits (hex digits with `hex`). Numbers longer than Number
+ * holds exactly go through Number/parseInt as before.
  */
 function numberAt(line: string, start: number, end: number, hex: boolean): number {
-  if (end - start > (hex ? EXACT_HEX_DIGITS : EXACT_DECIMAL_DIGITS)) {
-    const digits = line.slice(start, end);
-    return hex ? parseInt(digits, 16) : Number(digits);
-  }
+  if (start >= end) return -1;
+  const base = hex ? 16 : 10;
   let value = 0;
   for (let i = start; i < end; i++) {
     const c = line.charCodeAt(i);
-    const digit = c <= DIGIT_9 ? c - DIGIT_0 : c >= LOWER_A ? c - LOWER_A + 10 : c - UPPER_A + 10;
-    value = value * (hex ? 16 : 10) + digit;
+    let digit: number;
+    if (c >= DIGIT_0 && c <= DIGIT_9) digit = c - DIGIT_0;
+    else if (hex && c >= LOWER_A && c <= LOWER_F) digit = c - LOWER_A + 10;
+    else if (hex && c >= UPPER_A && c <= UPPER_F) digit = c - UPPER_A + 10;
+    else return -1;
+    value = value * base + digit;
   }
-  return value;
-}
-
-/** Whether `line[start, end)` is one or more ASCII digits (hex digits with `hex`). */
-function allDigits(line: string, start: number, end: number, hex: boolean): boolean {
-  if (start >= end) return false;
-  for (let i = start; i < end; i++) {
-    const c = line.charCodeAt(i);
-    if (c >= DIGIT_0 && c <= DIGIT_9) continue;
-    if (hex && ((c >= UPPER_A && c <= UPPER_F) || (c >= LOWER_A && c <= LOWER_F))) continue;
-    return false;
-  }
-  return true;
+  if (end - start <= (hex ? EXACT_HEX_DIGITS : EXACT_DECIMAL_DIGITS)) return value;
+  const digits = line.slice(start, end);
+  return hex ? parseInt(digits, 16) : Number(digits);
 }
 
 function splitRow(line: string): RowFields | null {
@@ -165,22 +158,17 @@ function splitRow(line: string): RowFields | null {
   const t3 = t2 < 0 ? -1 : line.indexOf("\t", t2 + 1);
   const t4 = t3 < 0 ? -1 : line.indexOf("\t", t3 + 1);
   const t5 = t4 < 0 ? -1 : line.indexOf("\t", t4 + 1);
-  if (
-    t5 >= 0 && allDigits(line, 0, t1, false) && allDigits(line, t1 + 1, t2, true) &&
-    allDigits(line, t2 + 1, t3, true) && allDigits(line, t3 + 1, t4, false)
-  ) {
+  if (t5 >= 0) {
     const t6 = line.indexOf("\t", t5 + 1);
     const inodeEnd = t6 < 0 ? line.length : t6;
-    if (allDigits(line, t5 + 1, inodeEnd, false)) {
-      return {
-        size: numberAt(line, 0, t1, false),
-        flags: numberAt(line, t1 + 1, t2, true),
-        mode: numberAt(line, t2 + 1, t3, true),
-        count: numberAt(line, t3 + 1, t4, false),
-        exporter: line.slice(t4 + 1, t5),
-        inode: numberAt(line, t5 + 1, inodeEnd, false),
-        name: t6 < 0 ? "" : line.slice(t6 + 1),
-      };
+    const size = numberAt(line, 0, t1, false);
+    const flags = numberAt(line, t1 + 1, t2, true);
+    const mode = numberAt(line, t2 + 1, t3, true);
+    const count = numberAt(line, t3 + 1, t4, false);
+    const inode = numberAt(line, t5 + 1, inodeEnd, false);
+    if (size >= 0 && flags >= 0 && mode >= 0 && count >= 0 && inode >= 0) {
+      const exporter = line.slice(t4 + 1, t5);
+      return { size, flags, mode, count, exporter, inode, name: t6 < 0 ? "" : line.slice(t6 + 1) };
     }
   }
   const spaced = SPACED_ROW.exec(line);
@@ -343,8 +331,8 @@ export function parseBufinfo(text: string): Bufinfo {
     justAfterRow = false;
     if (line.length === 0) continue;
     const first = line.charCodeAt(0);
-    // Fast paths for the lines that make up almost all of a bufinfo: rows, fences, attachment headers and
-    // device lines, and their totals.
+    // Fast paths for the lines that make up almost all of a bufinfo: rows, fences, the attachments header
+    // and device lines.
     if (first >= DIGIT_0 && first <= DIGIT_9) {
       const row = splitRow(line);
       if (row !== null) {

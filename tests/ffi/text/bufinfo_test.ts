@@ -178,3 +178,20 @@ Deno.test("parseBufinfo never throws on mutated fixtures (seeded fuzz)", () => {
     }
   }
 });
+
+Deno.test("parseBufinfo reads row numbers in both bases and of any width, and refuses a field that is not one", () => {
+  const text = [
+    "size\tflags\tmode\tcount\texp_name\tino\tname",
+    "12345678901234567890\t0000000A\t000fFfFf\t00000001\tsystem\t99999999999999999999\tbig",
+    "4096\tDEADBEEFCAFE12\t0\t1\t\t5",
+    "4096\t2g\t7\t1\tx\t7\tbad hex",
+    "4096\t\t7\t1\tx\t8\tempty flags",
+    "4096\t2\t7\t1\tx\t9x\tbad inode",
+  ].join("\n\n"); // Blank lines between: a line right after a row would continue its name.
+  const { buffers, unparsed } = parseBufinfo(text);
+  assert.deepEqual(buffers.map((b) => [b.size, b.flags, b.mode, b.count, b.exporter, b.inode, b.name]), [
+    [12345678901234567890, 10, 0xfffff, 1, "system", 99999999999999999999, "big"],
+    [4096, 0xdeadbeefcafe12, 0, 1, "", 5, ""],
+  ]);
+  assert.deepEqual(unparsed.map((u) => u.line), [7, 9, 11]);
+});
