@@ -133,8 +133,8 @@ const JSON_BATCH = 128;
  * its place (JSON text has no raw newline inside a string, so prefixing every newline is exact). Tested
  * against JSON.stringify.
  */
-export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth = 0, key = ""): void {
-  const v = jsonValue(key, value);
+export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth = 0): void {
+  const v = jsonValue("", value);
   if (depth >= SPLIT_DEPTH || !isContainer(v)) {
     const text = stringify(v);
     // Where JSON.stringify leaves a value out of an object it is handled by the caller; in an array, null.
@@ -161,7 +161,7 @@ export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth
     } else {
       for (let i = 0; i < v.length; i++) {
         out.write(i === 0 ? `\n${inner}` : `,\n${inner}`);
-        writeJson(out, v[i], inner, depth + 1, String(i));
+        writeJson(out, v[i], inner, depth + 1);
       }
     }
     out.write(`\n${indent}]`);
@@ -169,11 +169,12 @@ export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth
   }
   let first = true;
   for (const name of Object.keys(v)) {
-    const member = jsonValue(name, v[name]);
+    const member = v[name];
+    // What JSON.stringify leaves out of an object (a BigInt is none of these: it becomes a number).
     if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
     out.write(`${first ? "{" : ","}\n${inner}${JSON.stringify(name)}: `);
     first = false;
-    writeJson(out, member, inner, depth + 1, name);
+    writeJson(out, member, inner, depth + 1);
   }
   out.write(first ? "{}" : `\n${indent}}`);
 }
