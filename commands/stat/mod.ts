@@ -140,11 +140,13 @@ function renderView(out: Output, v: View, marks?: Map<number, string>, extra: St
  * writes, not 10,000, and never one string of all of it.
  */
 class BufferedIo implements Io {
+  readonly #target: Io;
   readonly #writer: ChunkedWriter;
   readonly stdout;
   readonly stderr;
 
-  constructor(readonly target: Io) {
+  constructor(target: Io) {
+    this.#target = target;
     this.#writer = new ChunkedWriter(target.stdout);
     this.stdout = {
       isTerminal: target.stdout.isTerminal,
@@ -153,7 +155,7 @@ class BufferedIo implements Io {
     this.stderr = target.stderr;
   }
 
-  readonly env = (name: string): string | undefined => this.target.env(name);
+  readonly env = (name: string): string | undefined => this.#target.env(name);
 
   /** Writes what was collected to the real stdout. */
   flush(): void {
@@ -174,7 +176,8 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
 }
 
 async function run(this: DmabufContext, flags: StatFlags, out: Output, io: BufferedIo): Promise<void> {
-  const live = flags.input === undefined || flags.procs ? await import("./live.ts") : null;
+  // --procs needs the system too, but checkFlags refuses it with --input.
+  const live = flags.input === undefined ? await import("./live.ts") : null;
   const take = async (): Promise<Snapshot> =>
     flags.input === undefined ? live!.takeSnapshot(flags.source) : await readSnapshotFile(flags.input);
 
