@@ -30,16 +30,8 @@ export interface RecordingInfo {
 }
 
 /** The `--json` document. Field names are stable; new fields may be added. */
-export interface TraceJson extends TraceSummary {
-  startedAt: string;
-  durationMs: number;
-  tracefs: string;
-  instance: string;
-  clock: string;
-  enabled: string[];
+export interface TraceJson extends TraceSummary, Omit<RecordingInfo, "filter"> {
   filter: { driver: string | null; timeline: string | null; pid: number | null };
-  stoppedBy: RecordingInfo["stoppedBy"];
-  readerCpuMs: number;
 }
 
 /** The `--json` document of a recording. */
