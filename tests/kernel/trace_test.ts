@@ -6,7 +6,7 @@
  *
  * The command body runs in-process; `cli/dmabuf trace` is spawned only for signals, exit codes and another
  * uid. If tracefs is not mounted the tests mount it at
- * /sys/kernel/tracing themselves (the VM's init mounts only debugfs).
+ * /sys/kernel/tracing themselves in the VM (`DMABUF_REQUIRE_HW=1`), never on another machine.
  */
 import assert from "node:assert/strict";
 import { trace, type TraceContext, type TraceFlags, type TraceResult } from "../../commands/trace/mod.ts";
@@ -20,7 +20,7 @@ import {
 } from "../../ffi/deadline.ts";
 import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
 import { CLI_PATH } from "../run_cli.ts";
-import { hwTest, type Need, needs } from "./hw.ts";
+import { hwRequired, hwTest, type Need, needs } from "./hw.ts";
 
 const TRACEFS = "/sys/kernel/tracing";
 /** How long a spawned Deno process gets to start (3–4 s each under TCG). */
@@ -39,12 +39,17 @@ function exists(path: string): boolean {
   }
 }
 
-/** tracefs with the dma_fence events; mounted at /sys/kernel/tracing when nothing is mounted yet. */
+/**
+ * tracefs with the dma_fence events; in the test VM (`DMABUF_REQUIRE_HW=1`) mounted at /sys/kernel/tracing
+ * when nothing is mounted yet. Never on another machine: the need is checked when the module loads, also where
+ * the tests are then ignored, and a test run must not leave the host's mounts changed.
+ */
 const tracefs: Need = {
   what: "tracefs with dma_fence events",
   missing: () => {
     if (
-      !exists(`${TRACEFS}/instances`) && !exists("/sys/kernel/debug/tracing/instances") && exists(TRACEFS)
+      hwRequired() && !exists(`${TRACEFS}/instances`) && !exists("/sys/kernel/debug/tracing/instances") &&
+      exists(TRACEFS)
     ) {
       new Deno.Command("mount", { args: ["-t", "tracefs", "nodev", TRACEFS] }).outputSync();
     }
