@@ -127,16 +127,16 @@ const EXACT_DECIMAL_DIGITS = 15;
 const EXACT_HEX_DIGITS = 13;
 
 /**
- * The number `line[start, end)` spells in base 10 or 16, read in place without a substring; -1 when the
+ * The number `text[start, end)` spells in base 10 or 16, read in place without a substring; -1 when the
  * range is empty or holds anything but ASCII digits (hex digits with `hex`). Numbers longer than Number
  * holds exactly go through Number/parseInt as before.
  */
-function numberAt(line: string, start: number, end: number, hex: boolean): number {
+function numberAt(text: string, start: number, end: number, hex: boolean): number {
   if (start >= end) return -1;
   const base = hex ? 16 : 10;
   let value = 0;
   for (let i = start; i < end; i++) {
-    const c = line.charCodeAt(i);
+    const c = text.charCodeAt(i);
     let digit: number;
     if (c >= DIGIT_0 && c <= DIGIT_9) digit = c - DIGIT_0;
     else if (hex && c >= LOWER_A && c <= LOWER_F) digit = c - LOWER_A + 10;
@@ -145,33 +145,40 @@ function numberAt(line: string, start: number, end: number, hex: boolean): numbe
     value = value * base + digit;
   }
   if (end - start <= (hex ? EXACT_HEX_DIGITS : EXACT_DECIMAL_DIGITS)) return value;
-  const digits = line.slice(start, end);
+  const digits = text.slice(start, end);
   return hex ? parseInt(digits, 16) : Number(digits);
 }
 
-function splitRow(line: string): RowFields | null {
+/** The first TAB of `text[from, end)`; -1 when there is none. */
+function tabAt(text: string, from: number, end: number): number {
+  const at = text.indexOf("\t", from);
+  return at < end ? at : -1;
+}
+
+/** The row in `text[start, end)`, read in place; null when it is not one. */
+function splitRow(text: string, start: number, end: number): RowFields | null {
   // TAB-separated, as the kernel prints it: found by indexOf rather than split(), so a 10,000-row bufinfo
   // does not make 70,000 throwaway strings (the name is everything after the sixth TAB, TABs included; a
   // missing trailing TAB means "").
-  const t1 = line.indexOf("\t");
-  const t2 = t1 < 0 ? -1 : line.indexOf("\t", t1 + 1);
-  const t3 = t2 < 0 ? -1 : line.indexOf("\t", t2 + 1);
-  const t4 = t3 < 0 ? -1 : line.indexOf("\t", t3 + 1);
-  const t5 = t4 < 0 ? -1 : line.indexOf("\t", t4 + 1);
+  const t1 = tabAt(text, start, end);
+  const t2 = t1 < 0 ? -1 : tabAt(text, t1 + 1, end);
+  const t3 = t2 < 0 ? -1 : tabAt(text, t2 + 1, end);
+  const t4 = t3 < 0 ? -1 : tabAt(text, t3 + 1, end);
+  const t5 = t4 < 0 ? -1 : tabAt(text, t4 + 1, end);
   if (t5 >= 0) {
-    const t6 = line.indexOf("\t", t5 + 1);
-    const inodeEnd = t6 < 0 ? line.length : t6;
-    const size = numberAt(line, 0, t1, false);
-    const flags = numberAt(line, t1 + 1, t2, true);
-    const mode = numberAt(line, t2 + 1, t3, true);
-    const count = numberAt(line, t3 + 1, t4, false);
-    const inode = numberAt(line, t5 + 1, inodeEnd, false);
+    const t6 = tabAt(text, t5 + 1, end);
+    const inodeEnd = t6 < 0 ? end : t6;
+    const size = numberAt(text, start, t1, false);
+    const flags = numberAt(text, t1 + 1, t2, true);
+    const mode = numberAt(text, t2 + 1, t3, true);
+    const count = numberAt(text, t3 + 1, t4, false);
+    const inode = numberAt(text, t5 + 1, inodeEnd, false);
     if (size >= 0 && flags >= 0 && mode >= 0 && count >= 0 && inode >= 0) {
-      const exporter = line.slice(t4 + 1, t5);
-      return { size, flags, mode, count, exporter, inode, name: t6 < 0 ? "" : line.slice(t6 + 1) };
+      const exporter = text.slice(t4 + 1, t5);
+      return { size, flags, mode, count, exporter, inode, name: t6 < 0 ? "" : text.slice(t6 + 1, end) };
     }
   }
-  const spaced = SPACED_ROW.exec(line);
+  const spaced = SPACED_ROW.exec(text.slice(start, end));
   if (spaced === null) return null;
   return {
     size: Number(spaced[1]),
@@ -268,9 +275,21 @@ const UPPER_A = 65;
 const UPPER_F = 70;
 const LOWER_A = 97;
 const LOWER_F = 102;
+const UPPER_T = 84;
+
+const TOTAL = "Total ";
+/** How a `Total %d devices attached` line ends. */
+const DEVICES_TAIL = " devices attached";
 
 /** One string per exporter name however many buffers it exported: the copies die young. */
 type Interned = Map<string, string>;
+
+/**
+ * The empty attachment and fence list of every buffer that has none (most of them): one frozen array, not two
+ * per buffer, and replaced by a list of its own at the first entry ({@link addFence}). Frozen, so a caller
+ * that pushes to it fails loudly instead of giving every buffer the entry.
+ */
+const NONE = Object.freeze([]) as unknown as never[];
 
 function makeBuffer(row: RowFields, seen: Seen, exporters: Interned): BufinfoBuffer {
   let exporter = exporters.get(row.exporter);
@@ -290,9 +309,21 @@ function makeBuffer(row: RowFields, seen: Seen, exporters: Interned): BufinfoBuf
     count: row.count,
     flags: row.flags,
     mode: row.mode,
-    attachments: [],
-    fences: [],
+    attachments: NONE,
+    fences: NONE,
   };
+}
+
+/** Adds a fence: the first one replaces the shared empty list. */
+function addFence(buffer: BufinfoBuffer, fence: BufinfoFence): void {
+  if (buffer.fences === NONE) buffer.fences = [fence];
+  else buffer.fences.push(fence);
+}
+
+/** Adds an attached device: the first one replaces the shared empty list. */
+function addAttachment(buffer: BufinfoBuffer, device: string): void {
+  if (buffer.attachments === NONE) buffer.attachments = [device];
+  else buffer.attachments.push(device);
 }
 
 /**
@@ -318,23 +349,23 @@ export function parseBufinfo(text: string): Bufinfo {
     namedSignalled: false,
     noneName: false,
   };
-  // Lines by indexOf rather than split(): one line string alive at a time, not an array of all of them.
+  // Lines by indexOf rather than split(), read in place: the lines that make up almost all of a bufinfo (rows,
+  // the attachments header, device totals, blank lines) never become strings of their own.
   let lineNumber = 0;
   for (let start = 0; start < text.length;) {
+    const lineStart = start;
     const newline = text.indexOf("\n", start);
-    const end = newline < 0 ? text.length : newline;
-    let line = text.slice(start, end);
+    let end = newline < 0 ? text.length : newline;
     start = end + 1;
     lineNumber++;
-    if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
+    if (end > lineStart && text.charCodeAt(end - 1) === CR) end--;
     const afterRow = justAfterRow;
     justAfterRow = false;
-    if (line.length === 0) continue;
-    const first = line.charCodeAt(0);
-    // Fast paths for the lines that make up almost all of a bufinfo: rows, fences, the attachments header
-    // and device lines.
+    if (end === lineStart) continue;
+    const first = text.charCodeAt(lineStart);
+    // Fast paths: rows, fences, the attachments header, device lines and device totals.
     if (first >= DIGIT_0 && first <= DIGIT_9) {
-      const row = splitRow(line);
+      const row = splitRow(text, lineStart, end);
       if (row !== null) {
         current = makeBuffer(row, seen, exporters);
         buffers.push(current);
@@ -343,20 +374,28 @@ export function parseBufinfo(text: string): Bufinfo {
         continue;
       }
     } else if (current !== null && first === TAB && state === "fences") {
-      if (line === ATTACHED_ROW) {
+      if (end - lineStart === ATTACHED_ROW.length && text.startsWith(ATTACHED_ROW, lineStart)) {
         state = "attachments";
         continue;
       }
-      const fenceLine = FENCE.exec(line);
+      const fenceLine = FENCE.exec(text.slice(lineStart, end));
       const fence = fenceLine === null ? null : parseFence(fenceLine[1]!, fenceLine[2]!, seen);
       if (fence !== null) {
-        current.fences.push(fence);
+        addFence(current, fence);
         continue;
       }
     } else if (current !== null && first === TAB && state === "attachments") {
-      current.attachments.push(line.trim());
+      addAttachment(current, text.slice(lineStart, end).trim());
+      continue;
+    } else if (
+      current !== null && first === UPPER_T && text.startsWith(TOTAL, lineStart) &&
+      text.endsWith(DEVICES_TAIL, end) &&
+      numberAt(text, lineStart + TOTAL.length, end - DEVICES_TAIL.length, false) >= 0
+    ) {
+      state = "between";
       continue;
     }
+    const line = text.slice(lineStart, end);
     const trimmed = line.trim();
     if (trimmed === "") continue;
     if (trimmed === OBJECTS_LINE) {
@@ -371,7 +410,7 @@ export function parseBufinfo(text: string): Bufinfo {
         continue;
       }
     }
-    if (trimmed.startsWith("Total ")) {
+    if (trimmed.startsWith(TOTAL)) {
       const objects = OBJECTS_TOTAL.exec(trimmed);
       if (objects !== null) {
         totals = { objects: Number(objects[1]), bytes: Number(objects[2]) };
@@ -389,14 +428,14 @@ export function parseBufinfo(text: string): Bufinfo {
       continue;
     }
     if (current !== null && state === "attachments" && /^\s/.test(line)) {
-      current.attachments.push(trimmed);
+      addAttachment(current, trimmed);
       continue;
     }
     if (current !== null && state === "fences") {
       const fenceLine = FENCE.exec(line);
       const fence = fenceLine === null ? null : parseFence(fenceLine[1]!, fenceLine[2]!, seen);
       if (fence !== null) {
-        current.fences.push(fence);
+        addFence(current, fence);
         continue;
       }
       // bufinfo prints names unescaped: a line right after a row that is none of the above continues the name.
