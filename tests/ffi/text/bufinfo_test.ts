@@ -195,3 +195,39 @@ Deno.test("parseBufinfo reads row numbers in both bases and of any width, and re
   ]);
   assert.deepEqual(unparsed.map((u) => u.line), [7, 9, 11]);
 });
+
+Deno.test("parseBufinfo reads device totals and the attachments header in place only in their exact shape", () => {
+  const text = [
+    "Total 1 devices attached", // before any buffer: not understood
+    "size\tflags\tmode\tcount\texp_name\tino\tname",
+    "4096\t2\t80007\t1\tsystem\t5\ta",
+    "\tAttached Devices:\r",
+    "\tvgem\r",
+    "Total 1 devices attached\r",
+    "",
+    "4096\t2\t80007\t1\tsystem\t6\tb",
+    "\tAttached Devices:",
+    "Total x devices attached", // not a number: not understood
+    "Total  devices attached",
+    "Total 0 devices attached",
+    "",
+    "\tAttached Devices: ", // a header with a trailing space is still one (the general path trims it)
+    "Total 12 objects, 8192 bytes",
+  ].join("\n");
+  const parsed = parseBufinfo(text);
+  assert.deepEqual(parsed.buffers.map((b) => [b.inode, b.attachments]), [[5, ["vgem"]], [6, []]]);
+  assert.deepEqual(parsed.unparsed.map((u) => [u.line, u.text]), [
+    [1, "Total 1 devices attached"],
+    [10, "Total x devices attached"],
+    [11, "Total  devices attached"],
+  ]);
+  assert.deepEqual(parsed.totals, { objects: 12, bytes: 8192 });
+});
+
+Deno.test("parseBufinfo gives buffers without fences or attachments lists that cannot be pushed to", () => {
+  const { buffers } = parseBufinfo("4096\t2\t80007\t1\tsystem\t5\ta\n\n4096\t2\t80007\t1\tsystem\t6\tb\n");
+  assert.deepEqual(buffers.map((b) => [b.fences, b.attachments]), [[[], []], [[], []]]);
+  // One shared empty list: frozen, so a push fails instead of giving every buffer the entry.
+  assert.throws(() => buffers[0]!.attachments.push("vgem"), TypeError);
+  assert.deepEqual(buffers[1]!.attachments, []);
+});
