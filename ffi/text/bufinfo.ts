@@ -149,24 +149,44 @@ function numberAt(text: string, start: number, end: number, hex: boolean): numbe
   return hex ? parseInt(digits, 16) : Number(digits);
 }
 
-/** The first TAB of `text[from, end)`; -1 when there is none. */
-function tabAt(text: string, from: number, end: number): number {
-  const at = text.indexOf("\t", from);
-  return at < end ? at : -1;
+/**
+ * The TABs of one text, found by indexOf and remembered: a row's search that runs past its line (in a copy
+ * whose TABs became spaces it runs to the next TAB anywhere) is not repeated by the rows before that TAB, so
+ * a text with few TABs is still read in one pass rather than once per row.
+ */
+class Tabs {
+  readonly #text: string;
+  /** The first TAB at or after #from is #at (-1: none). */
+  #from = 0;
+  #at: number;
+
+  constructor(text: string) {
+    this.#text = text;
+    this.#at = text.indexOf("\t");
+  }
+
+  /** The first TAB of `text[from, end)`; -1 when there is none. */
+  in(from: number, end: number): number {
+    if (from < this.#from || (this.#at >= 0 && this.#at < from)) {
+      this.#from = from;
+      this.#at = this.#text.indexOf("\t", from);
+    }
+    return this.#at >= 0 && this.#at < end ? this.#at : -1;
+  }
 }
 
 /** The row in `text[start, end)`, read in place; null when it is not one. */
-function splitRow(text: string, start: number, end: number): RowFields | null {
+function splitRow(text: string, tabs: Tabs, start: number, end: number): RowFields | null {
   // TAB-separated, as the kernel prints it: found by indexOf rather than split(), so a 10,000-row bufinfo
   // does not make 70,000 throwaway strings (the name is everything after the sixth TAB, TABs included; a
   // missing trailing TAB means "").
-  const t1 = tabAt(text, start, end);
-  const t2 = t1 < 0 ? -1 : tabAt(text, t1 + 1, end);
-  const t3 = t2 < 0 ? -1 : tabAt(text, t2 + 1, end);
-  const t4 = t3 < 0 ? -1 : tabAt(text, t3 + 1, end);
-  const t5 = t4 < 0 ? -1 : tabAt(text, t4 + 1, end);
+  const t1 = tabs.in(start, end);
+  const t2 = t1 < 0 ? -1 : tabs.in(t1 + 1, end);
+  const t3 = t2 < 0 ? -1 : tabs.in(t2 + 1, end);
+  const t4 = t3 < 0 ? -1 : tabs.in(t3 + 1, end);
+  const t5 = t4 < 0 ? -1 : tabs.in(t4 + 1, end);
   if (t5 >= 0) {
-    const t6 = tabAt(text, t5 + 1, end);
+    const t6 = tabs.in(t5 + 1, end);
     const inodeEnd = t6 < 0 ? end : t6;
     const size = numberAt(text, start, t1, false);
     const flags = numberAt(text, t1 + 1, t2, true);
@@ -351,6 +371,7 @@ export function parseBufinfo(text: string): Bufinfo {
   };
   // Lines by indexOf rather than split(), read in place: the lines that make up almost all of a bufinfo (rows,
   // the attachments header, device totals, blank lines) never become strings of their own.
+  const tabs = new Tabs(text);
   let lineNumber = 0;
   for (let start = 0; start < text.length;) {
     const lineStart = start;
@@ -365,7 +386,7 @@ export function parseBufinfo(text: string): Bufinfo {
     const first = text.charCodeAt(lineStart);
     // Fast paths: rows, fences, the attachments header, device lines and device totals.
     if (first >= DIGIT_0 && first <= DIGIT_9) {
-      const row = splitRow(text, lineStart, end);
+      const row = splitRow(text, tabs, lineStart, end);
       if (row !== null) {
         current = makeBuffer(row, seen, exporters);
         buffers.push(current);
