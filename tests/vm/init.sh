@@ -51,18 +51,26 @@ mount -t tracefs tracefs $root/sys/kernel/tracing || fail "cannot mount tracefs 
 mkdir -p $root/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs $root/dev/shm || fail "cannot mount /dev/shm"
 
-# A checkout under /tmp (CI clones) would vanish under the tmpfs: hold it aside and bind it back.
-checkout_under_scratch=
-case "$checkout/" in "$scratch"/*) checkout_under_scratch=1 ;; esac
-if [ -n "$checkout_under_scratch" ]; then
-  mkdir -p /checkout
-  mount -o bind "$root$checkout" /checkout || fail "cannot bind-mount the checkout $checkout"
-fi
+# Host paths the job needs that lie under /tmp would vanish under the tmpfs: a CI clone, or a kernel cache
+# in XDG_CACHE_HOME=/tmp/... (the selftests and the kernel tree beside them). Hold them aside, bind them back.
+kept=0
+hold() {
+  case "$1/" in "$scratch"/*) ;; *) return 0 ;; esac
+  kept=$((kept + 1))
+  mkdir -p "/kept/$kept"
+  mount -o bind "$root$1" "/kept/$kept" || fail "cannot bind-mount $1"
+  eval "kept_path_$kept=\$1"
+}
+hold "$checkout"
+[ -z "$DMABUF_VM_SELFTESTS" ] || hold "${DMABUF_VM_SELFTESTS%/*}"
 mount -t tmpfs -o mode=1777 tmpfs "$root$scratch" || fail "cannot mount a tmpfs on $scratch"
-if [ -n "$checkout_under_scratch" ]; then
-  mkdir -p "$root$checkout"
-  mount -o bind /checkout "$root$checkout" || fail "cannot bind the checkout back at $checkout"
-fi
+i=1
+while [ "$i" -le "$kept" ]; do
+  eval "path=\$kept_path_$i"
+  mkdir -p "$root$path"
+  mount -o bind "/kept/$i" "$root$path" || fail "cannot bind $path back"
+  i=$((i + 1))
+done
 home=$scratch/.dmabuf-vm-home
 mkdir -p "$root$home/.cache/deno"
 
