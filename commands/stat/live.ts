@@ -13,6 +13,7 @@ import { readSysfsStats, SYSFS_BUFFERS_DIR } from "../../ffi/sysfs_stats.ts";
 import { bufinfoPath, DEFAULT_DEBUGFS } from "../../ffi/text/mounts.ts";
 import {
   fromBufinfoText,
+  listSnapshot,
   type Snapshot,
   type SourceChoice,
   type SourceName,
@@ -150,16 +151,7 @@ function readSysfs(): Snapshot {
       ...(held === undefined ? { nameKnown: false as const } : {}),
     };
   });
-  return {
-    source: "sysfs",
-    sourcePath: SYSFS_BUFFERS_DIR,
-    generation: null,
-    buffers,
-    reportedTotals: null,
-    unparsed: [],
-    fallbacks: [],
-    scan,
-  };
+  return listSnapshot("sysfs", SYSFS_BUFFERS_DIR, buffers, scan);
 }
 
 /** Builds the buffer list from a /proc scan (sizes and exporters of map-only buffers from sysfs when present). */
@@ -180,16 +172,12 @@ function readProc(): Snapshot {
       ? { inode, ...b }
       : { inode, ...b, size: stats.size, exporter: stats.exporter };
   });
-  return {
-    source: "proc",
-    sourcePath: "/proc/*/fdinfo + /proc/*/maps of the processes this user may read",
-    generation: null,
+  return listSnapshot(
+    "proc",
+    "/proc/*/fdinfo + /proc/*/maps of the processes this user may read",
     buffers,
-    reportedTotals: null,
-    unparsed: [],
-    fallbacks: [],
     scan,
-  };
+  );
 }
 
 /**

@@ -88,6 +88,25 @@ export function fromBufinfoText(text: string, source: SourceName, sourcePath: st
   };
 }
 
+/** A snapshot of a buffer list from a source that is not bufinfo (sysfs, a /proc scan, a saved JSON). */
+export function listSnapshot(
+  source: SourceName,
+  sourcePath: string,
+  buffers: StatBuffer[],
+  scan: ProcessScan | null,
+): Snapshot {
+  return {
+    source,
+    sourcePath,
+    generation: null,
+    buffers,
+    reportedTotals: null,
+    unparsed: [],
+    fallbacks: [],
+    scan,
+  };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -118,16 +137,7 @@ function fromStatJson(value: unknown, path: string): Snapshot | null {
       fences: Array.isArray(item.fences) ? item.fences as BufinfoFence[] : null,
     });
   }
-  return {
-    source: "file",
-    sourcePath: path,
-    generation: null,
-    buffers,
-    reportedTotals: null,
-    unparsed: [],
-    fallbacks: [],
-    scan: null,
-  };
+  return listSnapshot("file", path, buffers, null);
 }
 
 /**
