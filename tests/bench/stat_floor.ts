@@ -99,7 +99,6 @@ function parse(src: Uint8Array, exporters: Uint8Array[]): Columns {
       columns.inode[i] = decimal(src, cursor);
       columns.nameStart[i] = cursor.at;
       columns.nameEnd[i] = end;
-      columns.fences[i] = columns.unsignalled[i] = columns.attachments[i] = 0;
       inAttachments = false;
     } else if (first === TAB && last >= 0) {
       if (inAttachments) columns.attachments[last]!++;
