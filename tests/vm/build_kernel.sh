@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Builds, once, what the test VM boots: a kernel from Debian's linux-source-<version> with
-# tests/vm/kernel.config + kernel.<arch>.config (+ kernel.<version>.config if present) merged over tinyconfig,
-# its UAPI headers and, on x86_64, an initramfs of static busybox + tests/vm/init.sh (the arm64 board's root
-# is built by board_root.sh). Everything lands in the cache (never in the checkout), keyed by what it is
-# built from, so only the first run pays. On success it prints KEY=PATH lines on stdout (kernel, initramfs
-# on x86_64, headers, source, cache); progress and errors go to stderr.
+# tests/vm/kernel.config + kernel.<arch>.config (+ kernel.<version>.config and kernel.<arch>-<version>.config
+# where present) merged over tinyconfig, its UAPI headers and, on x86_64, an initramfs of static busybox +
+# tests/vm/init.sh (the arm64 board's root is built by board_root.sh). Everything lands in the cache (never in
+# the checkout), keyed by what it is built from, so only the first run pays. On success it prints KEY=PATH
+# lines on stdout (kernel, initramfs on x86_64, headers, source, cache); progress and errors go to stderr.
 #
-# Usage: tests/vm/build_kernel.sh [--kernel 6.1|6.12] [--arch x86_64|arm64] [--page-size 4k|16k]
-#        (defaults: 6.1, x86_64, 4k; 16k pages exist only on arm64)
+# The sources: 6.1 and 6.12 are bookworm's own linux-source packages, installed with apt-get like the other
+# build dependencies. 5.10 (bullseye) and 7.2 (sid) come from other Debian suites through a private apt
+# source list kept in the cache (apt's -o Dir::... options; /etc/apt is never read for sources nor changed):
+# the package is downloaded, not installed, and its tarball kept in the cache.
+#
+# Usage: tests/vm/build_kernel.sh [--kernel 5.10|6.1|6.12|7.2] [--arch x86_64|arm64] [--page-size 4k|16k]
+#                                 [--config-only]
+#        (defaults: 6.1, x86_64, 4k; 16k pages exist only on arm64; arm64 runs 6.12 only)
+#        --config-only: configure a scratch tree, check the fragment survived, print config=PATH, no build
 # Env:   XDG_CACHE_HOME (cache root, default ~/.cache), DMABUF_VM_BUSYBOX (default /bin/busybox)
 set -euo pipefail
 
@@ -18,6 +25,7 @@ cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/dmabuf-vm
 kernel_version=6.1
 arch=x86_64
 page_size=4k
+config_only=0
 # Lines of the build log shown when the build fails.
 log_tail_lines=40
 # Characters of a sha256 kept in cache directory and file names.
@@ -41,10 +49,17 @@ parse_args() {
       --kernel) kernel_version=${2:-}; shift 2 || usage_error "--kernel needs a value" ;;
       --arch) arch=${2:-}; shift 2 || usage_error "--arch needs a value" ;;
       --page-size) page_size=${2:-}; shift 2 || usage_error "--page-size needs a value" ;;
-      *) usage_error "Unknown argument \"$1\": expected --kernel, --arch or --page-size" ;;
+      --config-only) config_only=1; shift ;;
+      *) usage_error "Unknown argument \"$1\": expected --kernel, --arch, --page-size or --config-only" ;;
     esac
   done
-  case $kernel_version in 6.1 | 6.12) ;; *) usage_error "Unknown kernel \"$kernel_version\": expected 6.1 or 6.12" ;; esac
+  # The Debian suite each version comes from; "" is the host's own (bookworm), installed with apt-get.
+  case $kernel_version in
+    5.10) source_suite=bullseye ;;
+    6.1 | 6.12) source_suite= ;;
+    7.2) source_suite=sid ;;
+    *) usage_error "Unknown kernel \"$kernel_version\": expected 5.10, 6.1, 6.12 or 7.2" ;;
+  esac
   case $arch in
     x86_64)
       make_arch=x86_64 cross= image_path=arch/x86/boot/bzImage image_target=bzImage
@@ -57,14 +72,67 @@ parse_args() {
       make_arch=arm64 cross=aarch64-linux-gnu- image_path=arch/arm64/boot/Image image_target=Image
       qemu_package=qemu-system-arm arch_packages=(gcc-aarch64-linux-gnu)
       case $page_size in 4k | 16k) ;; *) usage_error "Unknown page size \"$page_size\": expected 4k or 16k" ;; esac
+      [ "$kernel_version" = 6.12 ] || usage_error "The arm64 board runs Linux 6.12 only, not $kernel_version"
       ;;
     *) usage_error "Unknown architecture \"$arch\": expected x86_64 or arm64" ;;
   esac
   source_package=linux-source-$kernel_version
-  source_tarball=/usr/src/linux-source-$kernel_version.tar.xz
-  # Debian packages the build and the VM need (gcc and make included for minimal CI images).
-  packages=("$source_package" "$qemu_package" "${arch_packages[@]}" busybox-static flex bison bc libelf-dev cpio
-    xz-utils gzip gcc make util-linux)
+  # Debian packages the build and the VM need (gcc and make included for minimal CI images); the host's own
+  # kernel source package, or the download of another suite's (private_source).
+  packages=("$qemu_package" "${arch_packages[@]}" busybox-static flex bison bc libelf-dev cpio xz-utils gzip gcc
+    make util-linux)
+  if [ -z "$source_suite" ]; then
+    packages+=("$source_package")
+  else
+    packages+=(dpkg-dev)
+  fi
+  # pahole, which turns the kernel's DWARF into BTF (CONFIG_DEBUG_INFO_BTF, the 7.2 kernel's BPF iterator).
+  [ "$kernel_version" != 7.2 ] || packages+=(dwarves)
+}
+
+# Sets source_tarball and source_version: the host's installed package, or another suite's package fetched
+# once through a private apt source list in the cache ($cache_root/apt-<suite>/: sources.list, lists, the
+# downloaded .deb, and the tarball unpacked from it). The host's apt configuration is neither read for
+# sources nor changed.
+find_source() {
+  if [ -z "$source_suite" ]; then
+    source_tarball=/usr/src/linux-source-$kernel_version.tar.xz
+    [ -r "$source_tarball" ] || die "Kernel source not found: $source_tarball (reinstall $source_package)"
+    source_version=$(dpkg-query -W -f='${Version}' "$source_package")
+    return 0
+  fi
+  local dir=$cache_root/apt-$source_suite
+  source_tarball=$dir/linux-source-$kernel_version.tar.xz
+  if [ ! -r "$source_tarball" ] || [ ! -s "$dir/$source_package.version" ]; then
+    private_source "$dir"
+  fi
+  source_version=$(cat "$dir/$source_package.version")
+}
+
+# Downloads $source_package from $source_suite into $1 and unpacks its tarball there.
+private_source() {
+  local dir=$1 deb
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+  echo "deb http://deb.debian.org/debian $source_suite main" >"$dir/sources.list"
+  # As root, apt would hand the download to its sandbox user, who cannot enter a cache under /root.
+  local apt=(-o "APT::Sandbox::User=$(id -un)" -o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache")
+  log "fetching $source_package from Debian $source_suite (private source list in $dir)"
+  apt-get "${apt[@]}" update >&2 || die "Cannot read Debian $source_suite's package lists (apt-get update, list in $dir)"
+  rm -f "$dir"/"$source_package"_*.deb
+  # apt's sandbox user (_apt) downloads into the directory it is run from.
+  chmod 755 "$dir"
+  (cd "$dir" && apt-get "${apt[@]}" download "$source_package") >&2 ||
+    die "Cannot download $source_package from Debian $source_suite"
+  deb=$(ls "$dir"/"$source_package"_*.deb)
+  dpkg-deb -f "$deb" Version >"$dir/$source_package.version.tmp" || die "Cannot read the version of $deb"
+  rm -rf "$dir/root"
+  dpkg-deb -x "$deb" "$dir/root" || die "Cannot unpack $deb"
+  mv "$dir/root/usr/src/linux-source-$kernel_version.tar.xz" "$dir/linux-source-$kernel_version.tar.xz.tmp" ||
+    die "$deb holds no usr/src/linux-source-$kernel_version.tar.xz"
+  mv "$dir/linux-source-$kernel_version.tar.xz.tmp" "$dir/linux-source-$kernel_version.tar.xz"
+  mv "$dir/$source_package.version.tmp" "$dir/$source_package.version"
+  rm -rf "$dir/root" "$deb"
 }
 
 # Writes the merged fragment (common, architecture, version, architecture-and-version, page size) to $1.
@@ -107,14 +175,11 @@ unset_options() {
   return 0
 }
 
-# Builds bzImage and headers into $1 (a fresh directory); logs to $1/build.log.
-build_kernel() {
-  local dir=$1 tree=$1/linux buildlog=$1/build.log jobs
-  jobs=$(($(nproc) + 1))
+# Configures the tree $1/linux from the source tarball: tinyconfig, the merged fragment, olddefconfig; fails
+# naming every fragment option that did not survive. Logs to $2.
+configure_tree() {
+  local dir=$1 buildlog=$2 tree=$1/linux
   mkdir -p "$tree"
-  : >"$buildlog"
-  local kmake=(make -C "$tree" ARCH="$make_arch" ${cross:+CROSS_COMPILE="$cross"})
-  log "building the $arch $kernel_version kernel in $dir (first time only, 5-10 min on 2 cores; log: $buildlog)"
   run_logged "$buildlog" tar -xJf "$source_tarball" -C "$tree" --strip-components=1
   run_logged "$buildlog" "${kmake[@]}" tinyconfig
   # merge_config.sh runs make itself and needs ARCH and CROSS_COMPILE from the environment.
@@ -128,13 +193,23 @@ build_kernel() {
     printf '  %s\n' "$unset" >&2
     die "Kernel build failed: options of tests/vm/kernel*.config did not survive olddefconfig (check their dependencies)"
   fi
+}
+
+# Builds the kernel image and headers into $1 (a fresh directory); logs to $1/build.log.
+build_kernel() {
+  local dir=$1 tree=$1/linux buildlog=$1/build.log jobs
+  jobs=$(($(nproc) + 1))
+  : >"$buildlog"
+  kmake=(make -C "$tree" ARCH="$make_arch" ${cross:+CROSS_COMPILE="$cross"})
+  log "building the $arch $kernel_version kernel in $dir (first time only, 5-10 min on 2 cores; log: $buildlog)"
+  configure_tree "$dir" "$buildlog"
   run_logged "$buildlog" "${kmake[@]}" -j"$jobs" "$image_target"
   run_logged "$buildlog" "${kmake[@]}" headers
   cp "$tree/.config" "$dir/config"
   rm -rf "$dir/headers"
   cp -a "$tree/usr/include" "$dir/headers"
-  # Object files are not needed again (the tree is kept for its sources, headers and kunit.py): dropping
-  # them keeps each cached kernel small.
+  # Object files are not needed again (the tree is kept for its sources, headers, kunit.py and, with BTF,
+  # vmlinux): dropping them keeps each cached kernel small.
   find "$tree" -name '*.o' -delete
   # The image is written last: its presence marks a complete build.
   cp "$tree/$image_path" "$dir/$image_target.tmp"
@@ -173,20 +248,28 @@ build_initramfs() {
 main() {
   parse_args "$@"
   ensure_packages
-  [ -r "$source_tarball" ] || die "Kernel source not found: $source_tarball (reinstall $source_package)"
+  mkdir -p "$cache_root"
+  find_source
   [ -x "$busybox" ] || die "Busybox not found: $busybox (install busybox-static)"
   if command -v file >/dev/null && ! file -bL "$busybox" | grep -q 'statically linked'; then
     die "Busybox is not static: $busybox (install busybox-static)"
   fi
-  mkdir -p "$cache_root"
-  local version kernel_dir initramfs=
+  local kernel_dir initramfs=
   fragment=$(mktemp "$cache_root/fragment.XXXXXX")
   trap 'rm -f "$fragment"' EXIT
   merged_fragment "$fragment"
-  version=$(dpkg-query -W -f='${Version}' "$source_package")
-  # x86_64 6.1 keeps its old directory name (no arch part), so existing caches stay valid.
-  kernel_dir=$cache_root/$version-$(short_hash "$fragment")
-  [ "$arch" = x86_64 ] || kernel_dir=$cache_root/$version-$arch-$page_size-$(short_hash "$fragment")
+  if [ "$config_only" = 1 ]; then
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/dmabuf-kconfig.XXXXXX")
+    trap 'rm -f "$fragment"; rm -rf "${scratch:?}/linux"' EXIT
+    kmake=(make -C "$scratch/linux" ARCH="$make_arch" ${cross:+CROSS_COMPILE="$cross"})
+    configure_tree "$scratch" "$scratch/config.log"
+    cp "$scratch/linux/.config" "$scratch/config"
+    printf 'config=%s\n' "$scratch/config"
+    return 0
+  fi
+  # x86_64 keeps its old directory name (no arch part), so existing caches stay valid.
+  kernel_dir=$cache_root/$source_version-$(short_hash "$fragment")
+  [ "$arch" = x86_64 ] || kernel_dir=$cache_root/$source_version-$arch-$page_size-$(short_hash "$fragment")
 
   # Concurrent runs (parallel CI jobs) wait for one build instead of racing. A kernel already built (its
   # image is written last) needs no lock, so it does not wait for the build of another one.

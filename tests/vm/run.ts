@@ -2,7 +2,7 @@
  * Runs one command in the dmabuf test VM: a kernel with dma-heaps, udmabuf, sw_sync and vgem, booted by
  * qemu. Two kinds of guest:
  *
- * - x86_64 (the default; Linux 6.1 or 6.12): the host's root filesystem is shared read-only over 9p, so the
+ * - x86_64 (the default; Linux 5.10, 6.1, 6.12 or 7.2): the host's root filesystem is shared read-only over 9p, so the
  *   checkout, Deno and node_modules are there — a dev machine with a real kernel.
  * - arm64 (Linux 6.12, 4 KiB or 16 KiB pages; `qemu-system-aarch64 -M virt -cpu max`, always emulated):
  *   a board. Its root is an initramfs of busybox, arm64 glibc and the unpacked arm64 dmabuf bundle
@@ -13,6 +13,7 @@
  * deno task vm -- ls /dev/dma_heap
  * deno task vm --user 65534 -- id
  * deno task vm --kernel 6.12 -- uname -r
+ * deno task vm --kernel 5.10 -- dmabuf smoke
  * deno task vm --arch arm64 --page-size 16k -- dmabuf smoke --format tap
  * deno task test:vm --kernel 6.12
  * ```
@@ -41,7 +42,7 @@ Boots the test VM kernel (built and cached on first use) and runs COMMAND in the
 With --arch arm64 the guest is a board: COMMAND runs in /root with the arm64 dmabuf bundle on PATH.
 
 Options:
-  --kernel VERSION    guest kernel: 6.1 or 6.12 (default: 6.1 on x86_64, 6.12 on arm64, its only one)
+  --kernel VERSION    guest kernel: 5.10, 6.1, 6.12 or 7.2 (default: 6.1 on x86_64; arm64 runs 6.12 only)
   --arch ARCH         guest architecture: x86_64 or arm64 (default x86_64; arm64 is emulated)
   --page-size SIZE    arm64 page size: 4k or 16k (default 4k)
   --file PATH         copy PATH to the per-run job share, where the guest sees it as /job/NAME (repeatable)
@@ -76,7 +77,7 @@ const KERNEL_CMDLINE = "panic=-1 cma=64M quiet";
 /** The kernel console of each guest architecture. */
 const CONSOLE: Record<Arch, string> = { x86_64: "ttyS0", arm64: "ttyAMA0" };
 const QEMU: Record<Arch, string> = { x86_64: "qemu-system-x86_64", arm64: "qemu-system-aarch64" };
-const KERNELS = ["6.1", "6.12"] as const;
+const KERNELS = ["5.10", "6.1", "6.12", "7.2"] as const;
 const ARCHES = ["x86_64", "arm64"] as const;
 const PAGE_SIZES = ["4k", "16k"] as const;
 /** Console lines kept to explain a failed boot. */
@@ -286,8 +287,8 @@ export function parseOptions(args: string[]): VmOptions {
       EXIT_USAGE,
     );
   }
-  if (options.arch === "arm64" && kernel === "6.1") {
-    throw new VmError("The arm64 board runs Linux 6.12 only: drop --kernel 6.1", EXIT_USAGE);
+  if (options.arch === "arm64" && kernel !== undefined && kernel !== "6.12") {
+    throw new VmError(`The arm64 board runs Linux 6.12 only: drop --kernel ${kernel}`, EXIT_USAGE);
   }
   options.kernel = kernel ?? (options.arch === "arm64" ? "6.12" : "6.1");
   return options;

@@ -81,18 +81,22 @@ Deno.test("parseOptions: kernel, architecture and page size default to x86_64 6.
   assert.deepEqual([x86.arch, x86.kernel, x86.pageSize], ["x86_64", "6.1", "4k"]);
   const x86new = parseOptions(["--kernel", "6.12", "--", "true"]);
   assert.deepEqual([x86new.arch, x86new.kernel], ["x86_64", "6.12"]);
+  for (const kernel of ["5.10", "7.2"]) {
+    assert.equal(parseOptions(["--kernel", kernel, "--", "true"]).kernel, kernel);
+  }
   const arm = parseOptions(["--arch=arm64", "--page-size", "16k", "--file", "/x/a.sh", "--", "true"]);
   assert.deepEqual([arm.arch, arm.kernel, arm.pageSize, arm.files], ["arm64", "6.12", "16k", ["/x/a.sh"]]);
 });
 
-Deno.test("parseOptions rejects unknown axes, 16k pages on x86_64 and the arm64 board on 6.1 (exit 2)", () => {
+Deno.test("parseOptions rejects unknown axes, 16k pages on x86_64 and the arm64 board on 6.1 or 7.2 (exit 2)", () => {
   for (
     const args of [
-      ["--kernel", "5.10"],
+      ["--kernel", "5.15"],
       ["--arch", "riscv64"],
       ["--page-size", "64k"],
       ["--page-size", "16k"],
       ["--arch", "arm64", "--kernel", "6.1"],
+      ["--arch", "arm64", "--kernel", "7.2"],
     ]
   ) {
     assert.throws(

@@ -30,8 +30,11 @@ for program in "${!sources[@]}"; do
   [ -x "$out/$program" ] && continue
   files=()
   for source in ${sources[$program]}; do files+=("$selftests/$source"); done
-  # -std=gnu89 and -pthread as the selftests' own Makefiles use; the kernel's UAPI headers come first.
-  gcc -static -O2 -std=gnu89 -pthread -w -isystem "$tree/usr/include" -o "$out/$program.tmp" "${files[@]}" ||
+  # -std=gnu89 and -pthread as the selftests' own Makefiles use; the kernel's UAPI headers come first. From
+  # about 7.0 the programs include "kselftest.h" without a path, which the Makefiles find through
+  # -I tools/testing/selftests (older ones use ../kselftest.h, unaffected).
+  gcc -static -O2 -std=gnu89 -pthread -w -isystem "$tree/usr/include" -I "$selftests" -o "$out/$program.tmp" \
+    "${files[@]}" ||
     die "Cannot build $program from ${sources[$program]}"
   mv "$out/$program.tmp" "$out/$program"
 done
