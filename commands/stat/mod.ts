@@ -93,7 +93,8 @@ function warnAboutInput(out: Output, snapshot: Snapshot, filtered: boolean): voi
   const { unparsed } = snapshot;
   if (unparsed.length > 0) {
     const shown = out.verbose ? unparsed : unparsed.slice(0, UNPARSED_SHOWN);
-    const lines = shown.map((u) => `line ${u.line}: ${printable(u.text)}`).join("; ");
+    const lines = shown.map((u) => `line ${u.line}: ${printable(u.text)}${u.reason ? ` (${u.reason})` : ""}`)
+      .join("; ");
     const more = shown.length < unparsed.length ? `; ${unparsed.length - shown.length} more (--verbose)` : "";
     out.warn(`${unparsed.length} lines of ${snapshot.sourcePath} not understood: ${lines}${more}`);
   }
@@ -101,8 +102,15 @@ function warnAboutInput(out: Output, snapshot: Snapshot, filtered: boolean): voi
   const reported = snapshot.reportedTotals;
   if (reported === null) {
     out.warn(`${snapshot.sourcePath} has no 'Total N objects' line: it looks truncated`);
-  } else if (!filtered && reported.objects !== snapshot.buffers.length) {
-    out.warn(`bufinfo says ${reported.objects} objects but ${snapshot.buffers.length} were read`);
+  } else if (!filtered) {
+    const read = snapshot.buffers.length;
+    const bytes = snapshot.buffers.reduce((sum, b) => sum + b.size, 0);
+    if (reported.objects !== read) out.warn(`bufinfo says ${reported.objects} objects but ${read} were read`);
+    else if (BigInt(reported.bytes) !== BigInt(bytes)) {
+      out.warn(
+        `bufinfo says its ${read} objects hold ${reported.bytes} bytes but their rows add up to ${bytes}`,
+      );
+    }
   }
 }
 

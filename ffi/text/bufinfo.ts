@@ -7,8 +7,14 @@
  * - v5.16–v5.18: `dma_resv_describe`: `\tExclusive fence:<driver> <timeline> seq <n> [un]signalled`;
  * - v5.19–v6.16: header gains `\tname`, unnamed buffers print `<none>`, fences are prefixed with their usage
  *   (`kernel`, `write`, `read`);
- * - v6.17+: signalled fences print the placeholders `detached-driver` / `signaled-timeline`, and the proposed
- *   `<context> <timeline> <driver> seq <n>` order (empty names once signalled) is accepted too.
+ * - v6.17+: signalled fences print the placeholders `detached-driver` / `signaled-timeline`;
+ * - `context:seqno` (seen on 7.2; the first kernel to print it is not known here): `dma_fence_describe` prints
+ *   `\t<usage> fence:<context>:<seqno> <timeline> <driver> [un]signalled`, timeline BEFORE driver, and both
+ *   names empty once the fence signalled (`\twrite fence:1:1   signalled`). A timeline name may hold spaces,
+ *   so the driver is the last word before the state.
+ *
+ * Numbers stay exact: a fence's context and seqno (u64) beyond 2^53 come back as BigInt; a row whose size,
+ * inode or count is beyond 2^53 cannot be a real buffer and is reported in `unparsed` with the reason.
  *
  * Also accepted: copies whose TABs became spaces (bug reports, chat), CRLF line ends, names with spaces, TABs
  * or a newline (bufinfo does not escape them), exporters with commas (`linux,cma`), numbers wider than the
@@ -23,6 +29,7 @@ export type BufinfoGeneration =
   | "v5.10-v5.18"
   | "v5.19-v6.16"
   | "v6.17+"
+  | "context:seqno"
   | "v5.19+"
   | "unknown";
 
@@ -34,8 +41,10 @@ export interface BufinfoFence {
   driver: string | null;
   /** Timeline name; null when the kernel no longer names it (as for `driver`). */
   timeline: string | null;
-  /** Sequence number; null before 5.16 (not printed). */
-  seq: number | null;
+  /** Fence context (the timeline's id, `dma_fence_context_alloc`); null where not printed (before 7.2's format). */
+  context: number | bigint | null;
+  /** Sequence number; null before 5.16 (not printed). A BigInt when beyond 2^53. */
+  seq: number | bigint | null;
   /** Whether the fence has signalled. */
   signalled: boolean;
 }
@@ -66,8 +75,8 @@ export interface BufinfoBuffer {
 export interface BufinfoTotals {
   /** Number of buffers the kernel counted. */
   objects: number;
-  /** Sum of their sizes. */
-  bytes: number;
+  /** Sum of their sizes (a BigInt when beyond 2^53). */
+  bytes: number | bigint;
 }
 
 /** A line the parser could not read. */
@@ -76,6 +85,8 @@ export interface UnparsedLine {
   line: number;
   /** The line as it was. */
   text: string;
+  /** Why, when the line has the shape of a row but cannot be one (a number beyond 2^53). */
+  reason?: string;
 }
 
 /** What {@link parseBufinfo} found. */
@@ -106,7 +117,7 @@ const SPACED_ROW = /^(\d+) +([0-9a-fA-F]+) +([0-9a-fA-F]+) +(\d+) +(\S+) +(\d+)(
 const FENCE = /^\s*([A-Za-z]+) fence:(.*)$/;
 const FENCE_WITH_SEQ = /^(\S*) (.*) seq (\d+) (un)?signalled$/;
 const FENCE_NO_SEQ = /^(\S*) (.*) (un)?signalled$/;
-const FENCE_WITH_CONTEXT = /^(\d+) (.*) (\S*) seq (\d+) (un)?signalled$/;
+const FENCE_CONTEXT_SEQNO = /^(\d+):(\d+) (.*) (\S*) (un)?signalled$/;
 const DEVICES_TOTAL = /^Total (\d+) devices attached\s*$/;
 const OBJECTS_TOTAL = /^Total (\d+) objects, (\d+) bytes\s*$/;
 const USAGE_NAMES = new Set(["kernel", "write", "read", "bookkeep"]);
@@ -126,10 +137,13 @@ interface RowFields {
 const EXACT_DECIMAL_DIGITS = 15;
 const EXACT_HEX_DIGITS = 13;
 
+/** {@link numberAt}'s answer for digits whose value is beyond 2^53 (not exact as a Number). */
+const TOO_BIG = -2;
+
 /**
  * The number `text[start, end)` spells in base 10 or 16, read in place without a substring; -1 when the
- * range is empty or holds anything but ASCII digits (hex digits with `hex`). Numbers longer than Number
- * holds exactly go through Number/parseInt as before.
+ * range is empty or holds anything but ASCII digits (hex digits with `hex`), {@link TOO_BIG} when it is
+ * beyond `Number.MAX_SAFE_INTEGER`.
  */
 function numberAt(text: string, start: number, end: number, hex: boolean): number {
   if (start >= end) return -1;
@@ -145,8 +159,17 @@ function numberAt(text: string, start: number, end: number, hex: boolean): numbe
     value = value * base + digit;
   }
   if (end - start <= (hex ? EXACT_HEX_DIGITS : EXACT_DECIMAL_DIGITS)) return value;
-  const digits = text.slice(start, end);
-  return hex ? parseInt(digits, 16) : Number(digits);
+  const exact = BigInt(`${hex ? "0x" : ""}${text.slice(start, end)}`);
+  return exact <= MAX_SAFE ? Number(exact) : TOO_BIG;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A decimal u64 as a Number when that is exact, else as a BigInt. */
+function exactInteger(digits: string): number | bigint {
+  if (digits.length <= EXACT_DECIMAL_DIGITS) return Number(digits);
+  const value = BigInt(digits);
+  return value <= MAX_SAFE ? Number(value) : value;
 }
 
 /**
@@ -175,8 +198,17 @@ class Tabs {
   }
 }
 
+/** What {@link splitRow} returns for a line shaped like a row whose size, inode or count is beyond 2^53. */
+const ROW_TOO_BIG = "too big";
+const TOO_BIG_REASON = "a size, count or inode beyond 2^53 cannot be a real buffer";
+
 /** The row in `text[start, end)`, read in place; null when it is not one. */
-function splitRow(text: string, tabs: Tabs, start: number, end: number): RowFields | null {
+function splitRow(
+  text: string,
+  tabs: Tabs,
+  start: number,
+  end: number,
+): RowFields | null | typeof ROW_TOO_BIG {
   // TAB-separated, as the kernel prints it: found by indexOf rather than split(), so a 10,000-row bufinfo
   // does not make 70,000 throwaway strings (the name is everything after the sixth TAB, TABs included; a
   // missing trailing TAB means "").
@@ -197,18 +229,16 @@ function splitRow(text: string, tabs: Tabs, start: number, end: number): RowFiel
       const exporter = text.slice(t4 + 1, t5);
       return { size, flags, mode, count, exporter, inode, name: t6 < 0 ? "" : text.slice(t6 + 1, end) };
     }
+    if ([size, flags, mode, count, inode].every((n) => n >= 0 || n === TOO_BIG)) return ROW_TOO_BIG;
   }
-  const spaced = SPACED_ROW.exec(text.slice(start, end));
+  const line = text.slice(start, end);
+  const spaced = SPACED_ROW.exec(line);
   if (spaced === null) return null;
-  return {
-    size: Number(spaced[1]),
-    flags: parseInt(spaced[2]!, 16),
-    mode: parseInt(spaced[3]!, 16),
-    count: Number(spaced[4]),
-    exporter: spaced[5]!,
-    inode: Number(spaced[6]),
-    name: spaced[7] ?? "",
-  };
+  const [size, flags, mode, count, inode] = [1, 2, 3, 4, 6].map((group) =>
+    numberAt(spaced[group]!, 0, spaced[group]!.length, group === 2 || group === 3)
+  ) as [number, number, number, number, number];
+  if (size < 0 || flags < 0 || mode < 0 || count < 0 || inode < 0) return ROW_TOO_BIG;
+  return { size, flags, mode, count, exporter: spaced[5]!, inode, name: spaced[7] ?? "" };
 }
 
 function knownName(name: string): string | null {
@@ -223,6 +253,7 @@ interface Seen {
   seq: boolean;
   usageNames: boolean;
   newestNames: boolean;
+  contextSeqno: boolean;
   namedSignalled: boolean;
   noneName: boolean;
 }
@@ -232,14 +263,15 @@ function parseFence(usageWord: string, body: string, seen: Seen): BufinfoFence |
   const spaced = body.startsWith(" ");
   const text = spaced ? body.slice(1) : body;
   let fence: BufinfoFence | null = null;
-  const withContext = USAGE_NAMES.has(usage) ? FENCE_WITH_CONTEXT.exec(text) : null;
+  const withContext = USAGE_NAMES.has(usage) ? FENCE_CONTEXT_SEQNO.exec(text) : null;
   if (withContext !== null) {
-    seen.newestNames = true;
+    seen.contextSeqno = true;
     fence = {
       usage,
-      driver: knownName(withContext[3]!),
-      timeline: knownName(withContext[2]!),
-      seq: Number(withContext[4]),
+      driver: knownName(withContext[4]!),
+      timeline: knownName(withContext[3]!),
+      context: exactInteger(withContext[1]!),
+      seq: exactInteger(withContext[2]!),
       signalled: withContext[5] === undefined,
     };
   } else {
@@ -250,7 +282,8 @@ function parseFence(usageWord: string, body: string, seen: Seen): BufinfoFence |
         usage,
         driver: knownName(withSeq[1]!),
         timeline: knownName(withSeq[2]!),
-        seq: Number(withSeq[3]),
+        context: null,
+        seq: exactInteger(withSeq[3]!),
         signalled: withSeq[4] === undefined,
       };
     } else {
@@ -260,6 +293,7 @@ function parseFence(usageWord: string, body: string, seen: Seen): BufinfoFence |
         usage,
         driver: knownName(noSeq[1]!),
         timeline: knownName(noSeq[2]!),
+        context: null,
         seq: null,
         signalled: noSeq[3] === undefined,
       };
@@ -275,6 +309,7 @@ function parseFence(usageWord: string, body: string, seen: Seen): BufinfoFence |
 function generationOf(seen: Seen): BufinfoGeneration {
   const newer = seen.nameColumn || seen.usageNames || seen.noneName;
   if (newer) {
+    if (seen.contextSeqno) return "context:seqno";
     if (seen.newestNames) return "v6.17+";
     if (seen.namedSignalled) return "v5.19-v6.16";
     return "v5.19+";
@@ -366,6 +401,7 @@ export function parseBufinfo(text: string): Bufinfo {
     seq: false,
     usageNames: false,
     newestNames: false,
+    contextSeqno: false,
     namedSignalled: false,
     noneName: false,
   };
@@ -387,6 +423,12 @@ export function parseBufinfo(text: string): Bufinfo {
     // Fast paths: rows, fences, the attachments header, device lines and device totals.
     if (first >= DIGIT_0 && first <= DIGIT_9) {
       const row = splitRow(text, tabs, lineStart, end);
+      if (row === ROW_TOO_BIG) {
+        unparsed.push({ line: lineNumber, text: text.slice(lineStart, end), reason: TOO_BIG_REASON });
+        current = null;
+        state = "between";
+        continue;
+      }
       if (row !== null) {
         current = makeBuffer(row, seen, exporters);
         buffers.push(current);
@@ -434,7 +476,7 @@ export function parseBufinfo(text: string): Bufinfo {
     if (trimmed.startsWith(TOTAL)) {
       const objects = OBJECTS_TOTAL.exec(trimmed);
       if (objects !== null) {
-        totals = { objects: Number(objects[1]), bytes: Number(objects[2]) };
+        totals = { objects: Number(objects[1]), bytes: exactInteger(objects[2]!) };
         state = "between";
         current = null;
         continue;

@@ -56,8 +56,15 @@ Deno.test("stat --input --json has the documented shape with exact values", asyn
         mode: 0x80007,
         attachments: ["vgem"],
         fences: [
-          { usage: "exclusive", driver: "sw_sync", timeline: "deno", seq: null, signalled: false },
-          { usage: "shared", driver: "vgem", timeline: "unbound", seq: null, signalled: true },
+          {
+            usage: "exclusive",
+            driver: "sw_sync",
+            timeline: "deno",
+            context: null,
+            seq: null,
+            signalled: false,
+          },
+          { usage: "shared", driver: "vgem", timeline: "unbound", context: null, seq: null, signalled: true },
         ],
       },
       {

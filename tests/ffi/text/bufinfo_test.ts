@@ -53,6 +53,7 @@ Deno.test("parseBufinfo maps 6.17+ placeholder names and empty names of signalle
     usage: "write",
     driver: null,
     timeline: null,
+    context: null,
     seq: 5809165,
     signalled: true,
   });
@@ -60,6 +61,7 @@ Deno.test("parseBufinfo maps 6.17+ placeholder names and empty names of signalle
     usage: "write",
     driver: "sw_sync",
     timeline: "my timeline",
+    context: null,
     seq: 4,
     signalled: false,
   });
@@ -179,21 +181,59 @@ Deno.test("parseBufinfo never throws on mutated fixtures (seeded fuzz)", () => {
   }
 });
 
-Deno.test("parseBufinfo reads row numbers in both bases and of any width, and refuses a field that is not one", () => {
+Deno.test("parseBufinfo reads row numbers in both bases and of any width up to 2^53, and refuses a field that is not one", () => {
   const text = [
     "size\tflags\tmode\tcount\texp_name\tino\tname",
-    "12345678901234567890\t0000000A\t000fFfFf\t00000001\tsystem\t99999999999999999999\tbig",
-    "4096\tDEADBEEFCAFE12\t0\t1\t\t5",
+    "0009007199254740991\t0000000A\t000fFfFf\t00000001\tsystem\t00000000000000000009007199254740991\tbig",
+    "4096\t1FFFFFFFFFFFFF\t0\t1\t\t5",
     "4096\t2g\t7\t1\tx\t7\tbad hex",
     "4096\t\t7\t1\tx\t8\tempty flags",
     "4096\t2\t7\t1\tx\t9x\tbad inode",
   ].join("\n\n"); // Blank lines between: a line right after a row would continue its name.
   const { buffers, unparsed } = parseBufinfo(text);
   assert.deepEqual(buffers.map((b) => [b.size, b.flags, b.mode, b.count, b.exporter, b.inode, b.name]), [
-    [12345678901234567890, 10, 0xfffff, 1, "system", 99999999999999999999, "big"],
-    [4096, 0xdeadbeefcafe12, 0, 1, "", 5, ""],
+    [9007199254740991, 10, 0xfffff, 1, "system", 9007199254740991, "big"],
+    [4096, 0x1fffffffffffff, 0, 1, "", 5, ""],
   ]);
   assert.deepEqual(unparsed.map((u) => u.line), [7, 9, 11]);
+});
+
+Deno.test("parseBufinfo refuses rows with a size, count, inode or flags beyond 2^53, saying why, in both row shapes", () => {
+  const rows = [
+    "9007199254740993\t2\t80007\t1\tsystem\t5\tsize",
+    "4096\t2\t80007\t12345678901234567890\tsystem\t6\tcount",
+    "4096\t2\t80007\t1\tsystem\t99999999999999999999\tinode",
+    "4096\tDEADBEEFCAFE12\t80007\t1\tsystem\t7\tflags",
+    "9007199254740993 2 80007 1 system 8 spaced",
+  ];
+  const { buffers, unparsed } = parseBufinfo(
+    ["size\tflags\tmode\tcount\texp_name\tino\tname", ...rows].join("\n\n"),
+  );
+  assert.equal(buffers.length, 0);
+  assert.deepEqual(unparsed.map((u) => [u.line, u.text]), rows.map((row, i) => [3 + 2 * i, row]));
+  for (const u of unparsed) assert.match(u.reason ?? "", /beyond 2\^53/);
+});
+
+Deno.test("parseBufinfo keeps fence contexts, seqnos and the byte total exact beyond 2^53 (BigInt)", () => {
+  const text = [
+    "size\tflags\tmode\tcount\texp_name\tino\tname",
+    "4096\t2\t80007\t1\tsystem\t5\t<none>",
+    "\twrite fence:18446744073709551615:18446744073709551614 tl drv unsignalled",
+    "\tread fence:drv tl seq 9007199254740993 signalled",
+    "\tkernel fence:3:9007199254740991 tl drv unsignalled",
+    "\tAttached Devices:",
+    "Total 0 devices attached",
+    "",
+    "Total 1 objects, 36893488147419103232 bytes",
+  ].join("\n");
+  const { buffers, totals } = parseBufinfo(text);
+  const [a, b, c] = buffers[0]!.fences;
+  assert.equal(a!.context, 18446744073709551615n);
+  assert.equal(a!.seq, 18446744073709551614n);
+  assert.equal(b!.seq, 9007199254740993n);
+  assert.equal(c!.context, 3);
+  assert.equal(c!.seq, 9007199254740991);
+  assert.equal(totals!.bytes, 36893488147419103232n);
 });
 
 Deno.test("parseBufinfo reads device totals and the attachments header in place only in their exact shape", () => {
