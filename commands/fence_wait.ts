@@ -124,6 +124,8 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
     const selection = { fd: flags.fd!, pid: flags.pid };
     using syncFile = openSyncFile(selection);
     const deadlineNs = applyDeadline(out, syncFile, flags.deadline);
+    // Read before the wait: from 6.17 the kernel names a fence only until it signals (info() keeps them).
+    syncFile.info();
     const outcome = await syncFile.wait(options);
     const target: WaitTarget = {
       kind: "sync_file",
@@ -167,6 +169,7 @@ export async function fenceWait(this: DmabufContext, flags: FenceWaitFlags): Pro
   if (exported !== null) {
     using syncFile = exported;
     const deadlineNs = applyDeadline(out, syncFile, flags.deadline);
+    syncFile.info();
     const outcome = await syncFile.wait(options);
     report(out, {
       target,

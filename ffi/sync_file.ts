@@ -44,12 +44,24 @@ export function fenceError(status: FenceStatus): string | null {
   return status < 0 ? errnoName(-status) : null;
 }
 
+/**
+ * What `dma_fence_driver_name`/`dma_fence_timeline_name` return for a fence that has signalled (6.17+):
+ * placeholders, not names (the driver may have freed its names by then).
+ */
+export const SIGNALLED_NAME_PLACEHOLDERS = {
+  driver: "detached-driver",
+  timeline: "signaled-timeline",
+} as const;
+
 /** One fence of a sync_file. */
 export interface FenceState {
-  /** Driver name, e.g. `sw_sync`, `vgem`, `stub`. */
-  driver: string;
-  /** Timeline name (sw_sync: the comm of the process that opened the timeline). */
-  timeline: string;
+  /**
+   * Driver name, e.g. `sw_sync`, `vgem`, `stub`; null when the kernel no longer names it (a signalled fence on
+   * 6.17+) and this sync_file was not seen with it before.
+   */
+  driver: string | null;
+  /** Timeline name (sw_sync: the comm of the process that opened the timeline); null as for `driver`. */
+  timeline: string | null;
   /** 1 signalled, 0 active, negative errno when signalled with an error. */
   status: FenceStatus;
   /** `sync_fence_info.flags`. */
@@ -70,8 +82,8 @@ export interface SyncFileState {
 
 function toFenceState(info: SyncFenceInfo): FenceState {
   return {
-    driver: info.driver,
-    timeline: info.timeline,
+    driver: info.driver === SIGNALLED_NAME_PLACEHOLDERS.driver ? null : info.driver,
+    timeline: info.timeline === SIGNALLED_NAME_PLACEHOLDERS.timeline ? null : info.timeline,
     status: info.status,
     flags: info.flags,
     timestampNs: info.timestampNs,
@@ -156,9 +168,32 @@ export class SyncFile implements Disposable {
   /**
    * `SYNC_IOC_FILE_INFO`, twice: first with `num_fences = 0` for the count and overall status, then with an
    * array of that many `struct sync_fence_info` (a sync_file's fences never change, so the count holds).
+   *
+   * From 6.17 the kernel names a signalled fence only by placeholders; a fence's names seen by an earlier
+   * call on this object (while it was unsignalled) are kept, matched by position (a sync_file's fences and
+   * their order are fixed), and so is the sync_file's own name built from them.
    * @throws {SyscallError}
    */
   info(): SyncFileState {
+    const state = this.#query();
+    state.fences.forEach((fence, i) => {
+      const known = this.#names[i] ??= { driver: null, timeline: null };
+      if (fence.driver === null) fence.driver = known.driver;
+      else known.driver = fence.driver;
+      if (fence.timeline === null) fence.timeline = known.timeline;
+      else known.timeline = fence.timeline;
+    });
+    if (!state.name.startsWith(`${SIGNALLED_NAME_PLACEHOLDERS.driver}-`)) this.#name = state.name;
+    else if (this.#name !== undefined) state.name = this.#name;
+    return state;
+  }
+
+  /** The names each fence had when {@link info} last saw them, by position. */
+  #names: { driver: string | null; timeline: string | null }[] = [];
+  /** The sync_file's name as last seen without placeholders. */
+  #name: string | undefined;
+
+  #query(): SyncFileState {
     const query = SyncFileInfoStruct.encode({ name: "", status: 0, flags: 0, numFences: 0, fenceInfo: 0n });
     this.file.ioctl("SYNC_IOC_FILE_INFO", query);
     const summary: SyncFileInfo = SyncFileInfoStruct.decode(query);

@@ -24,10 +24,10 @@ export function stateName(status: number): FenceStateName {
 
 /** One fence in `--json` output. */
 export interface FenceJson {
-  /** Driver name (`sw_sync`, `vgem`, `stub`, ...). */
-  driver: string;
-  /** Timeline name. */
-  timeline: string;
+  /** Driver name (`sw_sync`, `vgem`, `stub`, ...); null when the kernel no longer names it (6.17+, signalled). */
+  driver: string | null;
+  /** Timeline name; null as for `driver`. */
+  timeline: string | null;
   /** Raw status: 1 signalled, 0 active, negative errno. */
   status: number;
   /** The status in a word. */
@@ -103,9 +103,18 @@ export function renderSyncFile(out: Output, options: { title: string; state: Syn
   const rows = state.fences.map((fence, index) => ({ fence, index }));
   out.table([
     { header: "#", cell: (r) => String(r.index), right: true },
-    { header: "DRIVER", cell: (r) => r.fence.driver },
-    { header: "TIMELINE", cell: (r) => r.fence.timeline },
+    { header: "DRIVER", cell: (r) => r.fence.driver ?? UNNAMED },
+    { header: "TIMELINE", cell: (r) => r.fence.timeline ?? UNNAMED },
     { header: "STATUS", cell: (r) => fenceStatusText(r.fence.status) },
     { header: "SIGNALLED", cell: (r) => signalledAgo(r.fence, now) },
   ], rows);
+  if (state.fences.some((fence) => fence.driver === null || fence.timeline === null)) {
+    out.line(`${UNNAMED} = ${NAMES_GONE}`);
+  }
 }
+
+/** How a fence the kernel no longer names shows in tables. */
+const UNNAMED = "?";
+/** Why some fences have no names. */
+export const NAMES_GONE =
+  "the kernel no longer names a fence once it has signalled (Linux 6.17+); it had signalled before dmabuf first read it";
