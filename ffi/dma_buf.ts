@@ -27,6 +27,9 @@ export function accessFlags(access: Access): number {
   }
 }
 
+/** The kernel from which `DMA_BUF_SET_NAME` renames a buffer that has attachments (EBUSY before). */
+export const SET_NAME_ATTACHED_KERNEL = "5.17";
+
 /** The longest name `DMA_BUF_SET_NAME` accepts, in bytes (`DMA_BUF_NAME_LEN` - 1 for the NUL). */
 export const MAX_NAME_BYTES = NAME_LEN - 1;
 
@@ -126,14 +129,25 @@ export class DmaBuf implements Disposable {
   /**
    * `DMA_BUF_SET_NAME`: names the buffer (shown in fdinfo, bufinfo, /proc/<pid>/maps).
    * @throws {RangeError} when the name is longer than {@link MAX_NAME_BYTES}
-   * @throws {SyscallError} e.g. EBUSY on kernels before 5.17 when a device is attached
+   * @throws {SyscallError} e.g. EBUSY on kernels before 5.17 when a device is attached (the message says so)
    */
   setName(name: string): void {
     const bytes = cString(name);
     if (bytes.length > NAME_LEN) {
       throw new RangeError(`Name "${name}" is ${bytes.length - 1} bytes: at most ${MAX_NAME_BYTES} fit`);
     }
-    this.file.ioctl("DMA_BUF_SET_NAME", bytes);
+    try {
+      this.file.ioctl("DMA_BUF_SET_NAME", bytes);
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.is("EBUSY"))) throw error;
+      // dma_buf_set_name refused to rename a buffer with attachments until 5.17 (5.10's dma-buf.c: -EBUSY when
+      // the attachment list is not empty; 6.1's has no such check): that is the only EBUSY it returns.
+      throw new SyscallError(error.syscall, error.errno, {
+        target: this.file.label,
+        description: `a device is attached to the buffer, and kernels before ${SET_NAME_ATTACHED_KERNEL} ` +
+          "refuse to rename an attached buffer",
+      });
+    }
   }
 
   /**
