@@ -5,7 +5,15 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { formatBytes } from "./toolkit/output.ts";
-import { CMA_ALIAS, HEAP_DIR, type HeapEntry, listHeaps, resolveHeapName } from "../ffi/dma_heap.ts";
+import {
+  CMA_ALIAS,
+  cmaAreaNames,
+  HEAP_DIR,
+  type HeapEntry,
+  listHeaps,
+  resolveHeapName,
+  sameCmaArea,
+} from "../ffi/dma_heap.ts";
 import { readTextFile } from "../ffi/fd.ts";
 import { parseMeminfo } from "../ffi/text/meminfo.ts";
 
@@ -48,6 +56,11 @@ export function heaps(this: DmabufContext, flags: HeapsFlags): void {
   const out = this.output(flags);
   const found = listHeaps();
   const cma = readCmaInfo();
+  const cmaName = resolveHeapName(CMA_ALIAS);
+  // 6.17+: default_cma_region and the heap named after the default CMA area are one memory.
+  const twin = sameCmaArea((found ?? []).filter((h) => !h.pseudo).map((h) => h.name), cmaAreaNames());
+  const sameMemoryAs = (heap: HeapEntry): string | null =>
+    twin === null ? null : heap.name === twin ? cmaName : heap.name === cmaName ? twin : null;
   if (out.json) {
     out.data(
       (found ?? []).map((heap) => ({
@@ -60,7 +73,8 @@ export function heaps(this: DmabufContext, flags: HeapsFlags): void {
         uid: heap.uid,
         gid: heap.gid,
         pseudo: heap.pseudo,
-        cmaAlias: !heap.pseudo && resolveHeapName(CMA_ALIAS) === heap.name,
+        cmaAlias: !heap.pseudo && cmaName === heap.name,
+        sameMemoryAs: sameMemoryAs(heap),
       })),
     );
     return;
@@ -73,17 +87,21 @@ export function heaps(this: DmabufContext, flags: HeapsFlags): void {
     );
     return;
   }
-  const cmaName = resolveHeapName(CMA_ALIAS);
   out.table([
     {
       header: "NAME",
-      cell: (h: HeapEntry) => h.name + (h.name === cmaName && h.name !== CMA_ALIAS ? " (cma)" : ""),
+      cell: (h: HeapEntry) =>
+        h.name + (h.name === cmaName && h.name !== CMA_ALIAS ? " (cma)" : "") +
+        (h.name === twin ? ` (= ${cmaName})` : ""),
     },
     { header: "ACCESS", cell: (h) => h.accessible ? "yes" : `no (${h.error})` },
     { header: "MODE", cell: ownerText },
     { header: "PATH", cell: (h) => h.path + (h.target === null ? "" : ` -> ${h.target}`) },
   ], found);
-  if (cma !== null) out.line(`\nCMA: ${formatBytes(cma.freeBytes)} free of ${formatBytes(cma.totalBytes)}`);
+  if (cma !== null) {
+    const one = twin === null ? "" : ` (${cmaName} and ${twin} are one area, counted once)`;
+    out.line(`\nCMA: ${formatBytes(cma.freeBytes)} free of ${formatBytes(cma.totalBytes)}${one}`);
+  }
   const denied = found.filter((h) => !h.accessible && h.error === "EACCES");
   if (denied.length > 0) {
     out.note(

@@ -26,6 +26,41 @@ export const CMA_HEAP_NAMES = ["default_cma_region", "linux,cma", "reserved", "d
 /** The alias accepted wherever a heap name is. */
 export const CMA_ALIAS = "cma";
 
+/** The heap of the default CMA area under its own name (6.17+), beside the heap named after the area. */
+export const DEFAULT_CMA_HEAP = "default_cma_region";
+
+/** Where CMA areas are listed by name: sysfs (`CONFIG_CMA_SYSFS`, 5.14+) and debugfs (`CONFIG_CMA_DEBUGFS`). */
+export const CMA_AREA_DIRS = ["/sys/kernel/mm/cma", "/sys/kernel/debug/cma"] as const;
+
+/** The names of the CMA areas, from the first of {@link CMA_AREA_DIRS} that lists them; null when none does. */
+export function cmaAreaNames(dirs: readonly string[] = CMA_AREA_DIRS): string[] | null {
+  for (const dir of dirs) {
+    try {
+      return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    } catch {
+      // Not this kernel's option, or not mounted: try the next.
+    }
+  }
+  return null;
+}
+
+/**
+ * The heap that is the same memory as {@link DEFAULT_CMA_HEAP}, or null. From 6.17 the kernel adds a heap for
+ * the default CMA area under the name `default_cma_region` and also (7.x: one heap per CMA area; 6.17-6.19:
+ * CONFIG_DMABUF_HEAPS_CMA_LEGACY) a heap named after the area itself — `reserved` for `cma=`, the node name
+ * of a devicetree region. The area's heap is the one named after the only CMA area, or else the one whose
+ * name is a legacy default-area name that is also an area's.
+ */
+export function sameCmaArea(heapNames: readonly string[], areas: readonly string[] | null): string | null {
+  if (!heapNames.includes(DEFAULT_CMA_HEAP)) return null;
+  const others = heapNames.filter((name) => name !== DEFAULT_CMA_HEAP);
+  if (areas !== null && areas.length === 1) return others.includes(areas[0]!) ? areas[0]! : null;
+  const legacy = CMA_HEAP_NAMES.filter((name) =>
+    name !== DEFAULT_CMA_HEAP && others.includes(name) && (areas === null || areas.includes(name))
+  );
+  return legacy.length === 1 ? legacy[0]! : null;
+}
+
 /** A heap found under {@link HEAP_DIR} (or udmabuf as a pseudo-heap). */
 export interface HeapEntry {
   /** Directory entry name, e.g. `system`, `linux,cma`, or `udmabuf`. */
