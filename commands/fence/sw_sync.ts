@@ -14,6 +14,16 @@ import { MAX_INC, SwSyncTimeline, SwSyncUnavailableError } from "../../ffi/sw_sy
 import { checkHandOff, FIRST_CHILD_FD, handOff, readyLine, wantsExec, wantsHold } from "../hand_off.ts";
 import type { HandOffFlags } from "../toolkit/flags.ts";
 import { Timers } from "../toolkit/timer.ts";
+import type { Output } from "../toolkit/output.ts";
+import { addedTaint, describeTaint, readTaint, TAINT_SOFTLOCKUP_BIT, TAINTED_PATH } from "../../ffi/taint.ts";
+import { kernelAtLeast } from "../../ffi/kernel_release.ts";
+
+/**
+ * The first kernel seen to taint itself when a sw_sync fence is created (`sw_sync_ioctl_create_fence`:
+ * `add_taint(TAINT_SOFTLOCKUP)`, "SW sync fence are inherently unsafe"): 7.2 does, 6.12 does not; the
+ * kernels between were not checked, so there only a change of the flag is reported.
+ */
+export const SW_SYNC_TAINTS_SINCE = "7.2";
 
 /** The seqno used when none is given. */
 export const DEFAULT_SEQNO = 1;
@@ -73,6 +83,36 @@ export function parseSwSyncCommand(line: string): SwSyncCommand | null {
   }
 }
 
+/**
+ * Warns, once, that creating the fences tainted the kernel: when the taint mask gained a flag meanwhile, or
+ * when it already had TAINT_SOFTLOCKUP on a kernel known to set it for every sw_sync fence.
+ */
+export function warnAboutTaint(
+  out: Pick<Output, "warn">,
+  before: number | null,
+  after: number | null,
+  release: string = Deno.osRelease(),
+): void {
+  if (before === null || after === null) return;
+  const added = addedTaint(before, after);
+  const softlockup = 2 ** TAINT_SOFTLOCKUP_BIT;
+  if (added !== 0) {
+    out.warn(
+      `creating the sw_sync fences tainted the kernel: ${
+        describeTaint(added)
+      } (${TAINTED_PATH} ${before} -> ` +
+        `${after}); the flag stays until reboot, so say so with this boot's test results`,
+    );
+  } else if ((after & softlockup) !== 0 && kernelAtLeast(SW_SYNC_TAINTS_SINCE, release)) {
+    out.warn(
+      `creating a sw_sync fence taints this kernel (Linux ${SW_SYNC_TAINTS_SINCE}+: ${
+        describeTaint(softlockup)
+      }); ` +
+        `it was already tainted so (${TAINTED_PATH} = ${after})`,
+    );
+  }
+}
+
 /** A one-line summary of the fences: `seqno 1 signalled, seqno 2 active`. */
 function fenceSummary(fences: readonly { seqno: number; syncFile: SyncFile }[]): string {
   return fences.map((f) => `seqno ${f.seqno} ${fenceStatusText(f.syncFile.status())}`).join(", ");
@@ -99,7 +139,9 @@ export async function fenceSwSync(
   using _fences = {
     [Symbol.dispose]: () => fences.forEach((fence) => fence.syncFile[Symbol.dispose]()),
   };
+  const taintBefore = readTaint();
   for (const seqno of seqnos) fences.push({ seqno, syncFile: timeline.createFence(seqno) });
+  warnAboutTaint(out, taintBefore, readTaint());
   const highest = Math.max(...seqnos);
   const exec = wantsExec(flags);
   const reported: SwSyncFenceJson[] = fences.map((f, i) => ({

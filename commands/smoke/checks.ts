@@ -11,6 +11,7 @@ import { formatBytes } from "../toolkit/output.ts";
 import type { DmaBuf } from "../../ffi/dma_buf.ts";
 import { DmaHeap, HEAP_DIR, UDMABUF_PATH } from "../../ffi/dma_heap.ts";
 import { SyscallError } from "../../ffi/errno.ts";
+import { addedTaint, describeTaint, readTaint, TAINTED_PATH } from "../../ffi/taint.ts";
 import { FileType, memfdCreate, OpenFlags, openPath, readLink, readTextFile, stat } from "../../ffi/fd.ts";
 import { DmaBufSyncFlags } from "../../ffi/ioctl.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
@@ -489,6 +490,31 @@ function leakCheck(before: Map<number, string>): Check {
   };
 }
 
+/** The check that the run left the kernel's taint flags as it found them (a kernel warning, an oops). */
+function taintCheck(before: number | null): Check {
+  return {
+    id: `${BATTERY_GROUP}/kernel-taint`,
+    group: BATTERY_GROUP,
+    name: "the kernel's taint flags did not change over the run",
+    requires: [],
+    run: () => {
+      const after = readTaint();
+      if (before === null || after === null) {
+        throw new Skip(`${TAINTED_PATH} is not readable (the kernel needs CONFIG_PROC_SYSCTL and /proc)`);
+      }
+      const added = addedTaint(before, after);
+      if (added !== 0) {
+        throw new CheckFailure(`the kernel became tainted during the run: ${describeTaint(added)}`, {
+          before,
+          after,
+          added: describeTaint(added),
+        });
+      }
+      return after === 0 ? { tainted: 0 } : { tainted: after, alreadyTainted: describeTaint(after) };
+    },
+  };
+}
+
 /** The check that there is anything to test at all. */
 function presenceCheck(targets: readonly SmokeTarget[], heapDir: string): Check {
   return {
@@ -516,15 +542,17 @@ export interface BatteryOptions {
 }
 
 /**
- * The whole battery: presence, each target's checks, then the fd-leak check. The fds are counted now, so call
- * it right before running the checks.
+ * The whole battery: presence, each target's checks, then the fd-leak and kernel-taint checks. The fds and the
+ * taint flags are read now, so call it right before running the checks.
  */
 export function smokeBattery(options: BatteryOptions): Check[] {
   const before = openFds();
+  const taint = readTaint();
   const state: BatteryState = { named: 0, pageSize: options.pageSize ?? pageSize() };
   return [
     presenceCheck(options.targets, options.heapDir ?? HEAP_DIR),
     ...options.targets.flatMap((target) => targetChecks(target, state)),
     leakCheck(before),
+    taintCheck(taint),
   ];
 }
