@@ -1,6 +1,7 @@
 /**
  * KTAP version 1 (the kernel's Documentation/dev-tools/ktap.rst) of a smoke run, as KernelCI and
- * `tools/testing/kunit/kunit.py parse` read it: one nested subtest per group (heap, udmabuf, battery) with
+ * `tools/testing/kunit/kunit.py parse` read it (on kernels before 6.1 in the TAP version 14 dialect their
+ * own KUnit wrote and their kunit.py reads: {@link KtapDialect}): one nested subtest per group (heap, udmabuf, battery) with
  * its own version line, `# Subtest:` line and plan, indented by two spaces; `ok N name # SKIP reason`;
  * failure diagnostics as `# name: ...` lines right before the `not ok` line, as KUnit prints them.
  *
@@ -18,6 +19,31 @@
 
 import type { CheckResult, Report } from "../smoke/report_format.ts";
 import { checkPart, safeName, textLines, UniqueNames } from "./names.ts";
+import { kernelAtLeast } from "../../ffi/kernel_release.ts";
+
+/**
+ * The two shapes the kernel's own KUnit has written, each read by the kunit.py of its kernels:
+ * - `ktap1` (KUnit from 6.1 at the latest): `KTAP version 1`, a version line per subtest, `ok N name`, a
+ *   `# name: pass:N ...` line per subtest;
+ * - `tap14` (KUnit of 5.10): `TAP version 14`, no nested version lines, `ok N - name`, no per-subtest totals.
+ *   5.10's kunit.py accepts nothing else: it starts at the first line ending in `TAP version N` and cuts
+ *   everything before `TAP` off every later line (so `KTAP version 1` costs each line its first character),
+ *   wants exactly `TAP version 14`, a ` - ` in every result line, and a subtest's result right after its last
+ *   case. KTAP v1 (ktap.rst) lists `TAP version 14` among the version lines parsers accept, a description may
+ *   be any text without `#`, and every later kunit.py (6.1, 7.2) reads this shape too.
+ */
+export type KtapDialect = "ktap1" | "tap14";
+
+/** The first kernel whose KUnit is known here to write KTAP version 1 (5.10's writes TAP version 14). */
+export const KTAP1_KERNEL = "6.1";
+
+/**
+ * The dialect of a kernel (`uname -r`): KTAP version 1 where its KUnit writes it; before, TAP version 14,
+ * which every kunit.py reads (so a kernel between 5.10 and 6.1 gets the shape all parsers accept).
+ */
+export function ktapDialect(release: string): KtapDialect {
+  return kernelAtLeast(KTAP1_KERNEL, release) ? "ktap1" : "tap14";
+}
 
 /** What a stream needs to know of a check before it runs (a smoke `Check` or a `CheckResult`). */
 export interface PlannedCheck {
@@ -46,13 +72,15 @@ function diagnostic(text: string): string {
  * each, {@link end} after the last. Each returns the text that can be written now.
  */
 export class KtapStream {
+  readonly #dialect: KtapDialect;
   #groups: GroupState[];
   #byName = new Map<string, GroupState>();
   #current = 0;
   #totals = { pass: 0, fail: 0, skip: 0 };
 
-  /** A stream for `checks`, in the order they will run. */
-  constructor(checks: readonly PlannedCheck[]) {
+  /** A stream for `checks`, in the order they will run, in the dialect of the kernel they run on. */
+  constructor(checks: readonly PlannedCheck[], dialect: KtapDialect = "ktap1") {
+    this.#dialect = dialect;
     const lastIndex = new Map<string, number>();
     checks.forEach((check, index) => lastIndex.set(check.group, index));
     const groupNames = new UniqueNames();
@@ -72,7 +100,12 @@ export class KtapStream {
 
   /** The version line and the plan: one test per group. */
   header(): string {
-    return `KTAP version 1\n1..${this.#groups.length}\n`;
+    return `${this.#dialect === "ktap1" ? "KTAP version 1" : "TAP version 14"}\n1..${this.#groups.length}\n`;
+  }
+
+  /** `N name`, or `N - name` in the tap14 dialect. */
+  #numbered(number: number, name: string): string {
+    return this.#dialect === "ktap1" ? `${number} ${name}` : `${number} - ${name}`;
   }
 
   /**
@@ -91,10 +124,10 @@ export class KtapStream {
     group.counts[result.status]++;
     this.#totals[result.status]++;
     if (result.status === "pass") {
-      group.lines.push(`ok ${number} ${name}`);
+      group.lines.push(`ok ${this.#numbered(number, name)}`);
     } else if (result.status === "skip") {
       const reason = textLines(result.reason ?? "").join(" ").trim();
-      group.lines.push(`ok ${number} ${name} # SKIP${reason === "" ? "" : ` ${reason}`}`);
+      group.lines.push(`ok ${this.#numbered(number, name)} # SKIP${reason === "" ? "" : ` ${reason}`}`);
     } else {
       for (const line of textLines(result.reason ?? "failed")) {
         group.lines.push(diagnostic(`${name}: ${line}`));
@@ -102,7 +135,7 @@ export class KtapStream {
       for (const [key, value] of Object.entries(result.details)) {
         for (const line of textLines(`${key}: ${String(value)}`)) group.lines.push(diagnostic(`  ${line}`));
       }
-      group.lines.push(`not ok ${number} ${name}`);
+      group.lines.push(`not ok ${this.#numbered(number, name)}`);
     }
     return this.#flush(false);
   }
@@ -121,7 +154,8 @@ export class KtapStream {
       const group = this.#groups[this.#current]!;
       if (!group.headerWritten && group.lines.length === 0 && !final) break;
       if (!group.headerWritten) {
-        out += `${INDENT}KTAP version 1\n${INDENT}# Subtest: ${group.name}\n${INDENT}1..${group.planned}\n`;
+        if (this.#dialect === "ktap1") out += `${INDENT}KTAP version 1\n`;
+        out += `${INDENT}# Subtest: ${group.name}\n${INDENT}1..${group.planned}\n`;
         group.headerWritten = true;
       }
       out += group.lines.map((line) => `${INDENT}${line}\n`).join("");
@@ -134,19 +168,24 @@ export class KtapStream {
         this.#current++;
         continue;
       }
-      out += `${INDENT}# ${group.name}: pass:${pass} fail:${fail} skip:${skip} total:${done}\n`;
-      const number = this.#current + 1;
-      if (fail > 0) out += `not ok ${number} ${group.name}\n`;
-      else if (skip === done) out += `ok ${number} ${group.name} # SKIP all ${done} checks skipped\n`;
-      else out += `ok ${number} ${group.name}\n`;
+      if (this.#dialect === "ktap1") {
+        out += `${INDENT}# ${group.name}: pass:${pass} fail:${fail} skip:${skip} total:${done}\n`;
+      }
+      const numbered = this.#numbered(this.#current + 1, group.name);
+      if (fail > 0) out += `not ok ${numbered}\n`;
+      else if (skip === done) out += `ok ${numbered} # SKIP all ${done} checks skipped\n`;
+      else out += `ok ${numbered}\n`;
       this.#current++;
     }
     return out;
   }
 }
 
-/** The KTAP text of a finished report; equal to what a {@link KtapStream} wrote during the run. */
+/**
+ * The KTAP text of a finished report, in the dialect of the kernel it ran on; equal to what a
+ * {@link KtapStream} wrote during the run.
+ */
 export function renderKtap(report: Report): string {
-  const stream = new KtapStream(report.results);
+  const stream = new KtapStream(report.results, ktapDialect(report.kernel));
   return stream.header() + report.results.map((r) => stream.result(r)).join("") + stream.end();
 }

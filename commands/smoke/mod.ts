@@ -19,7 +19,7 @@ import {
   tapResult,
 } from "./report_format.ts";
 import type { ReportFormat } from "../toolkit/flags.ts";
-import { KtapStream } from "../lab/ktap.ts";
+import { ktapDialect, KtapStream } from "../lab/ktap.ts";
 import { LavaStream } from "../lab/lava.ts";
 
 /** Flags of `dmabuf smoke`. */
@@ -87,7 +87,7 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   // then sees each result as it happens, and everything up to the check that hung when a board hangs in the
   // kernel.
   const streamed = flags.output === undefined && (format === "tap" || format === "ktap" || format === "lava");
-  const ktap = streamed && format === "ktap" ? new KtapStream(checks) : null;
+  const ktap = streamed && format === "ktap" ? new KtapStream(checks, ktapDialect(Deno.osRelease())) : null;
   const lava = streamed && format === "lava" ? new LavaStream() : null;
   const stdout = this.io.stdout;
   if (streamed && format === "tap") stdout.write(tapHeader(checks.length));

@@ -11,11 +11,11 @@ export function result(overrides: Partial<CheckResult> & Pick<CheckResult, "id" 
   return { name: "a check", status: "pass", reason: null, details: {}, durationMs: 1, ...overrides };
 }
 
-/** A report of `results`. */
-export function report(results: CheckResult[]): Report {
+/** A report of `results`, run on kernel `release`. */
+export function report(results: CheckResult[], release = "6.1.0-test"): Report {
   return {
     suite: "dmabuf smoke",
-    kernel: "6.1.0-test",
+    kernel: release,
     hostname: "board",
     startedAt: "2026-01-02T03:04:05.000Z",
     durationMs: 10,
