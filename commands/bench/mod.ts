@@ -37,6 +37,7 @@ import {
 } from "./model.ts";
 import { BENCH_HEADERS, benchRows, formatNs } from "./render.ts";
 import { renderBenchLava } from "../lab/lava.ts";
+import { EXPORT_SYNC_FILE_MISSING } from "../fence/selection.ts";
 import { compare } from "./stats.ts";
 
 /** Sizes measured when `--sizes` is not given. */
@@ -125,6 +126,7 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
     goals: GOALS,
     reference,
     cases: [],
+    notMeasured: [],
   };
   if (report.clockResolutionNs >= COARSE_CLOCK_NS) {
     out.warn(
@@ -162,11 +164,16 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
       report.cases.push({ ...base, measurements: [], error: errorText(error) });
       continue;
     }
+    // A kernel without the ioctl (ENOTTY) has nothing to measure: the row is left out, and said why, once.
+    if (deno.exportSyncFile.error === "ENOTTY" && !report.notMeasured.some((n) => n.name === "exportSyncFile")) {
+      report.notMeasured.push({ name: "exportSyncFile", reason: EXPORT_SYNC_FILE_MISSING });
+    }
     progress(`${plan.target.name} ${formatBytes(plan.size)}: C...`);
     const binary = reference.binary;
     const c = binary === null ? null : await measureC(binary, plan, REFERENCE_IDLE_THREADS);
     const single = binary === null ? null : await measureC(binary, plan, 0);
-    const measurements = MEASUREMENTS.map((m): MeasurementResult => {
+    const measured = MEASUREMENTS.filter((m) => !report.notMeasured.some((n) => n.name === m.name));
+    const measurements = measured.map((m): MeasurementResult => {
       const cSide = c === null ? null : c[m.name];
       return {
         name: m.name,
@@ -197,6 +204,9 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
       BENCH_HEADERS.map((header, i) => ({ header, cell: (row: string[]) => row[i]! })),
       benchRows(report),
     );
+    for (const { name, reason } of report.notMeasured) {
+      out.line(`${MEASUREMENTS.find((m) => m.name === name)!.label} not measured: ${reason}`);
+    }
   }
   const failed = report.cases.some((c) =>
     c.error !== null ||

@@ -100,6 +100,11 @@ export interface BenchReport {
   reference: ReferenceInfo;
   /** One entry per heap and size. */
   cases: BenchCase[];
+  /**
+   * Measurements left out of every case because the kernel lacks the operation (before 6.0:
+   * `DMA_BUF_IOCTL_EXPORT_SYNC_FILE` answers ENOTTY), each with the reason.
+   */
+  notMeasured: { name: MeasurementName; reason: string }[];
 }
 
 /** The C reference program: where it is, how it was built, or why it is missing. */

@@ -153,6 +153,7 @@ export function renderBenchLava(report: BenchReport): string {
       testCaseSignal({ id, result: "pass", measurement: { value: number, units: BENCH_UNITS[kind] } }),
     );
   };
+  for (const { name, reason } of report.notMeasured) lines.push(`# ${name}: not measured: ${reason}`);
   for (const benchCase of report.cases) {
     if (benchCase.heap !== openHeap) {
       if (openHeap !== null) lines.push(TEST_SET_STOP);

@@ -84,6 +84,7 @@ const REPORT: BenchReport = {
     idleThreads: 1,
     reason: null,
   },
+  notMeasured: [],
   cases: [
     {
       heap: "system",

@@ -158,6 +158,7 @@ const BENCH: BenchReport = {
   clockResolutionNs: 100,
   goals: { latencyMaxRatio: 1.2, bandwidthMinRatio: 0.9 },
   reference: { available: true, binary: "/x", compiler: "gcc", cflags: "-O2", idleThreads: 1, reason: null },
+  notMeasured: [],
   cases: [
     {
       heap: "system",
@@ -220,4 +221,18 @@ Deno.test("sizeLabel names sizes by the largest binary unit that divides them", 
     "1000B",
     "6KiB",
   ]);
+});
+
+Deno.test("renderBenchLava says which measurements the kernel could not make, before any case", () => {
+  const text = renderBenchLava({
+    ...BENCH,
+    notMeasured: [{
+      name: "exportSyncFile",
+      reason: "kernel lacks DMA_BUF_IOCTL_EXPORT_SYNC_FILE (Linux 6.0+)",
+    }],
+  });
+  assert.match(
+    text,
+    /^# exportSyncFile: not measured: kernel lacks DMA_BUF_IOCTL_EXPORT_SYNC_FILE \(Linux 6\.0\+\)\n</,
+  );
 });
