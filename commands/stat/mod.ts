@@ -16,6 +16,7 @@ import {
   difference,
   select,
   type Selection,
+  sharedInodes,
   type SortKey,
   totalsOf,
 } from "./model.ts";
@@ -97,6 +98,14 @@ function warnAboutInput(out: Output, snapshot: Snapshot, filtered: boolean): voi
       .join("; ");
     const more = shown.length < unparsed.length ? `; ${unparsed.length - shown.length} more (--verbose)` : "";
     out.warn(`${unparsed.length} lines of ${snapshot.sourcePath} not understood: ${lines}${more}`);
+  }
+  const shared = sharedInodes(snapshot.buffers);
+  if (shared.length > 0) {
+    out.warn(
+      `inode numbers ${shared.join(", ")} are each carried by more than one buffer (kernels before 5.18 ` +
+        "take dma-buf inode numbers from a counter that wraps): --procs tells such buffers apart by size, " +
+        "exporter and name where it can and says where it cannot; --compare and --watch match buffers by inode",
+    );
   }
   if (snapshot.generation === null) return;
   const reported = snapshot.reportedTotals;

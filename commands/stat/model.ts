@@ -103,52 +103,138 @@ export interface ProcessUsage {
   buffers: { inode: number; fdRefs: number; mapRefs: number }[];
 }
 
+/** References a process has to an inode number shared by several buffers, which could not be told apart. */
+export interface AmbiguousRefs {
+  /** The shared inode number. */
+  inode: number;
+  /** How many selected buffers carry it. */
+  buffers: number;
+  /** The process. */
+  pid: number;
+  /** Its comm, or null. */
+  comm: string | null;
+  /** Its fds that could refer to more than one of them. */
+  fdRefs: number;
+  /** Its mappings that could. */
+  mapRefs: number;
+}
+
 /** Per-process attribution of a set of buffers. */
 export interface Attribution {
   /** Processes referring to at least one selected buffer, by pid. */
   processes: ProcessUsage[];
-  /** Holders per buffer inode. */
-  holders: Map<number, Holder[]>;
+  /** Holders per buffer (the buffer objects of the list attributed). */
+  holders: Map<StatBuffer, Holder[]>;
   /** Processes that could not be read. */
   skipped: SkippedProcess[];
+  /**
+   * References that could not be attributed: their inode number is shared by buffers that the process's
+   * fdinfo and maps cannot tell apart (5.10–5.17 take dma-buf inode numbers from `get_next_ino()`, which
+   * wraps; later kernels number dma-bufs uniquely). Not counted in `processes`.
+   */
+  ambiguous: AmbiguousRefs[];
 }
 
-/** Attributes `buffers` to the processes of `scan` (fd refs from fdinfo, map refs from maps). */
+/** What an fd or a mapping shows of the buffer it refers to, to pick among buffers that share its inode. */
+interface RefView {
+  size: number | null;
+  exporter: string | null;
+  name: string | null | undefined;
+  /** A mapping may cover only part of a buffer: its length is a lower bound of the size. */
+  partial: boolean;
+}
+
+/** The buffers of `candidates` that could be the one `ref` refers to. */
+function matching(candidates: readonly StatBuffer[], ref: RefView): StatBuffer[] {
+  return candidates.filter((b) =>
+    (ref.size === null || (ref.partial ? b.size >= ref.size : b.size === ref.size)) &&
+    (ref.exporter === null || b.exporter === null || b.exporter === ref.exporter) &&
+    (ref.name === undefined || b.nameKnown === false || b.name === ref.name)
+  );
+}
+
+/**
+ * Attributes `buffers` to the processes of `scan` (fd refs from fdinfo, map refs from maps). Buffers are
+ * found by inode number; where several share one (5.10), by what the fd or mapping also shows (size,
+ * exporter, name), and a reference that still fits more than one is reported in `ambiguous`.
+ */
 export function attribute(buffers: readonly StatBuffer[], scan: ProcessScan): Attribution {
-  const sizes = new Map(buffers.map((b) => [b.inode, b.size]));
-  const holders = new Map<number, Holder[]>(buffers.map((b) => [b.inode, []]));
+  const byInode = new Map<number, StatBuffer[]>();
+  for (const b of buffers) {
+    const list = byInode.get(b.inode);
+    if (list === undefined) byInode.set(b.inode, [b]);
+    else list.push(b);
+  }
+  const holders = new Map<StatBuffer, Holder[]>(buffers.map((b) => [b, []]));
   const perProcess: {
     pid: number;
     comm: string | null;
-    refs: Map<number, { fdRefs: number; mapRefs: number }>;
+    refs: Map<StatBuffer, { fdRefs: number; mapRefs: number }>;
   }[] = [];
+  const ambiguous: AmbiguousRefs[] = [];
   for (const process of scan.processes) {
-    const refs = new Map<number, { fdRefs: number; mapRefs: number }>();
-    const bump = (inode: number, key: "fdRefs" | "mapRefs") => {
-      if (!sizes.has(inode)) return;
-      const entry = refs.get(inode) ?? { fdRefs: 0, mapRefs: 0 };
+    const refs = new Map<StatBuffer, { fdRefs: number; mapRefs: number }>();
+    const unclear = new Map<number, AmbiguousRefs>();
+    const bump = (inode: number, key: "fdRefs" | "mapRefs", view: RefView) => {
+      const candidates = byInode.get(inode);
+      if (candidates === undefined) return;
+      const found = candidates.length === 1 ? candidates : matching(candidates, view);
+      if (found.length === 1) {
+        const entry = refs.get(found[0]!) ?? { fdRefs: 0, mapRefs: 0 };
+        entry[key]++;
+        refs.set(found[0]!, entry);
+        return;
+      }
+      let entry = unclear.get(inode);
+      if (entry === undefined) {
+        entry = {
+          inode,
+          buffers: candidates.length,
+          pid: process.pid,
+          comm: process.comm,
+          fdRefs: 0,
+          mapRefs: 0,
+        };
+        unclear.set(inode, entry);
+      }
       entry[key]++;
-      refs.set(inode, entry);
     };
-    for (const fd of process.fds) bump(fd.inode, "fdRefs");
-    for (const map of process.maps) bump(map.inode, "mapRefs");
+    for (const fd of process.fds) {
+      bump(fd.inode, "fdRefs", { size: fd.size, exporter: fd.exporter, name: fd.name, partial: false });
+    }
+    for (const map of process.maps) {
+      bump(map.inode, "mapRefs", { size: map.vmaSize, exporter: null, name: map.name, partial: true });
+    }
+    ambiguous.push(...unclear.values());
     if (refs.size === 0) continue;
     perProcess.push({ pid: process.pid, comm: process.comm, refs });
-    for (const [inode, r] of refs) holders.get(inode)!.push({ pid: process.pid, comm: process.comm, ...r });
+    for (const [buffer, r] of refs) holders.get(buffer)!.push({ pid: process.pid, comm: process.comm, ...r });
   }
   const processes = perProcess.map(({ pid, comm, refs }): ProcessUsage => {
     let fdRefs = 0, mapRefs = 0, bytes = 0, pss = 0;
-    for (const [inode, r] of refs) {
-      const size = sizes.get(inode)!;
+    for (const [buffer, r] of refs) {
       fdRefs += r.fdRefs;
       mapRefs += r.mapRefs;
-      bytes += size;
-      pss += Math.floor(size / holders.get(inode)!.length);
+      bytes += buffer.size;
+      pss += Math.floor(buffer.size / holders.get(buffer)!.length);
     }
-    const list = [...refs.entries()].map(([inode, r]) => ({ inode, ...r })).sort((a, b) => a.inode - b.inode);
+    const list = [...refs.entries()].map(([b, r]) => ({ inode: b.inode, ...r })).sort((a, b) =>
+      a.inode - b.inode
+    );
     return { pid, comm, fdRefs, mapRefs, bytes, pss, buffers: list };
   });
-  return { processes, holders, skipped: scan.skipped };
+  return { processes, holders, skipped: scan.skipped, ambiguous };
+}
+
+/** Inode numbers that more than one of `buffers` carries (5.10–5.17 can reuse them), ascending. */
+export function sharedInodes(buffers: readonly StatBuffer[]): number[] {
+  const seen = new Set<number>();
+  const shared = new Set<number>();
+  for (const b of buffers) {
+    if (seen.has(b.inode)) shared.add(b.inode);
+    else seen.add(b.inode);
+  }
+  return [...shared].sort((a, b) => a - b);
 }
 
 /** Buffers that appeared and disappeared between two snapshots, by inode. */

@@ -37,13 +37,14 @@ export function snapshotJson(
     source: snapshot.source,
     sourcePath: snapshot.sourcePath,
     generation: snapshot.generation,
-    buffers: buffers.map((b) => bufferJson(b, attribution?.holders.get(b.inode))),
+    buffers: buffers.map((b) => bufferJson(b, attribution?.holders.get(b))),
     totals: totalsOf(buffers),
     unparsed: snapshot.unparsed,
   };
   if (attribution !== null) {
     doc.processes = attribution.processes;
     doc.skippedProcesses = attribution.skipped;
+    doc.ambiguousRefs = attribution.ambiguous;
   }
   return doc;
 }
@@ -115,8 +116,8 @@ function holderText(holders: readonly Holder[] | undefined): string {
 export interface RenderOptions {
   /** A `+`/`-` marker column per inode (watch, compare). */
   marks?: Map<number, string>;
-  /** Holders per inode (`--procs`). */
-  holders?: Map<number, Holder[]>;
+  /** Holders per buffer (`--procs`). */
+  holders?: Map<StatBuffer, Holder[]>;
 }
 
 /** Writes the buffer table. */
@@ -144,7 +145,7 @@ export function renderBuffers(
   if (holders !== undefined) {
     columns.push({
       header: "HELD BY",
-      cell: (b) => holderText(holders.get(b.inode)),
+      cell: (b) => holderText(holders.get(b)),
     });
   }
   out.table(columns, buffers);
@@ -185,7 +186,15 @@ export function renderProcesses(out: Output, attribution: Attribution, buffers: 
       { header: "PSS", cell: (p) => formatBytes(p.pss), right: true },
     ], rows);
   }
-  const unheld = buffers.filter((b) => (attribution.holders.get(b.inode)?.length ?? 0) === 0);
+  for (const a of attribution.ambiguous) {
+    out.line(
+      `pid ${a.pid} (${
+        printable(a.comm ?? "?")
+      }): ${a.fdRefs} fd and ${a.mapRefs} map refs to inode ${a.inode}, ` +
+        `which ${a.buffers} buffers share and nothing tells apart: not counted above`,
+    );
+  }
+  const unheld = buffers.filter((b) => (attribution.holders.get(b)?.length ?? 0) === 0);
   if (unheld.length > 0) {
     const bytes = unheld.reduce((s, b) => s + b.size, 0);
     out.line(
