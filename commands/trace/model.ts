@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { FenceEvent, TraceRecord } from "../../ffi/text/trace_event.ts";
+import type { DmaBufEvent, FenceEvent, TraceRecord } from "../../ffi/text/trace_event.ts";
 
 /** Driver and timeline names the kernel prints for a fence after it signalled (6.17+). */
 export const DETACHED_DRIVER = "detached-driver";
@@ -160,8 +160,31 @@ export interface TraceSummary {
   syncTimelines: { name: string; increments: number; lastValue: number }[];
   /** `dma_buf_*` events by name (kernels after 6.18). */
   dmaBuf: Record<string, number>;
+  /** Each dma-buf the `dma_buf_*` events named, by inode number, in the order first seen. */
+  dmaBufs: DmaBufLife[];
   /** Lines that were events of other kinds or did not match their format. */
   other: number;
+}
+
+/** One dma-buf's life as the `dma_buf_*` events show it, joined by inode number (as bufinfo and stat show it). */
+export interface DmaBufLife {
+  /** Inode number. */
+  inode: number;
+  /** Exporter, from the events. */
+  exporter: string | null;
+  /** Size in bytes, from the events. */
+  size: number | null;
+  /** Whether its export was recorded (false: it existed before the recording started). */
+  exported: boolean;
+  /** Events by name (`export`, `fd`, `get`, `mmap`, `mmap_internal`, `dynamic_attach`, `detach`, `put`). */
+  events: Record<string, number>;
+  /** Devices attached (`dynamic_attach`) and not detached by the end. */
+  attached: string[];
+  /** Processes whose events name it. */
+  pids: number[];
+  /** Time (trace clock, µs) of its first and last event. */
+  firstUs: number;
+  lastUs: number;
 }
 
 /**
@@ -211,6 +234,7 @@ export class TraceModel {
   readonly #timelines = new Map<number, TimelineState>();
   readonly #syncTimelines = new Map<string, { name: string; increments: number; lastValue: number }>();
   readonly #dmaBuf: Record<string, number> = {};
+  readonly #buffers = new Map<number, DmaBufLife & { pidSet: Set<number> }>();
   /** Pids inside a sw_sync `sync_timeline_signal` batch: the timeline name and the batch's last event. */
   readonly #batches = new Map<number, { timeline: string; lastUs: number }>();
   /** Per pid, the fence (context:seqno) whose init it traced last, if that was its last event. */
@@ -259,10 +283,42 @@ export class TraceModel {
       }
       case "dma_buf":
         this.#dmaBuf[record.name] = (this.#dmaBuf[record.name] ?? 0) + 1;
+        this.#buffer(record);
         return;
       case "other":
         this.#other++;
         return;
+    }
+  }
+
+  #buffer(record: DmaBufEvent): void {
+    if (record.inode === null) return;
+    let life = this.#buffers.get(record.inode);
+    if (life === undefined) {
+      life = {
+        inode: record.inode,
+        exporter: record.exporter,
+        size: record.size,
+        exported: false,
+        events: {},
+        attached: [],
+        pids: [],
+        pidSet: new Set(),
+        firstUs: record.timestampUs,
+        lastUs: record.timestampUs,
+      };
+      this.#buffers.set(record.inode, life);
+    }
+    life.exporter ??= record.exporter;
+    life.size ??= record.size;
+    life.events[record.name] = (life.events[record.name] ?? 0) + 1;
+    life.lastUs = record.timestampUs;
+    life.pidSet.add(processOf(record));
+    if (record.name === "export") life.exported = true;
+    if (record.name === "dynamic_attach" && record.device !== null) life.attached.push(record.device);
+    if (record.name === "detach" && record.device !== null) {
+      const at = life.attached.indexOf(record.device);
+      if (at !== -1) life.attached.splice(at, 1);
     }
   }
 
@@ -481,6 +537,14 @@ export class TraceModel {
       timelines,
       syncTimelines,
       dmaBuf: { ...this.#dmaBuf },
+      dmaBufs: driver !== undefined || timeline !== undefined ? [] : [...this.#buffers.values()]
+        .filter((b) => pid === undefined || b.pidSet.has(pid))
+        .map(({ pidSet, ...life }) => ({
+          ...life,
+          events: { ...life.events },
+          attached: [...life.attached],
+          pids: [...pidSet].sort((a, b) => a - b),
+        })),
       other: this.#other,
     };
   }

@@ -5,7 +5,7 @@
  */
 
 import type { TraceRecord } from "../../ffi/text/trace_event.ts";
-import type { Percentiles, TimelineSummary, TraceFilter, TraceSummary } from "./model.ts";
+import type { DmaBufLife, Percentiles, TimelineSummary, TraceFilter, TraceSummary } from "./model.ts";
 
 /** What the command knows about the recording besides the model. */
 export interface RecordingInfo {
@@ -44,6 +44,7 @@ export function traceJson(info: RecordingInfo, summary: TraceSummary): TraceJson
     timelines: summary.timelines,
     syncTimelines: summary.syncTimelines,
     dmaBuf: summary.dmaBuf,
+    dmaBufs: summary.dmaBufs,
     other: summary.other,
     tracefs: info.tracefs,
     instance: info.instance,
@@ -159,11 +160,43 @@ export function renderSummary(info: RecordingInfo, summary: TraceSummary): strin
   for (const s of summary.syncTimelines) {
     lines.push(`sw_sync timeline ${s.name}: ${s.increments} increment(s), last from value ${s.lastValue}`);
   }
-  const dmaBuf = Object.entries(summary.dmaBuf);
-  if (dmaBuf.length > 0) {
-    lines.push(`dma_buf events: ${dmaBuf.map(([name, n]) => `${name} ${n}`).join(", ")}`);
-  }
+  lines.push(...dmaBufLines(info, summary));
   return lines.join("\n") + "\n";
+}
+
+/** The dma_buf events in order of a buffer's life, for the table's EVENTS column. */
+const LIFE_ORDER = ["export", "fd", "get", "mmap", "mmap_internal", "dynamic_attach", "detach", "put"];
+
+function lifeEvents(life: DmaBufLife): string {
+  const names = Object.keys(life.events).sort((a, b) =>
+    (LIFE_ORDER.indexOf(a) + 1 || LIFE_ORDER.length + 1) -
+    (LIFE_ORDER.indexOf(b) + 1 || LIFE_ORDER.length + 1)
+  );
+  return names.map((name) => `${name}${life.events[name]! > 1 ? ` ×${life.events[name]}` : ""}`).join(" ");
+}
+
+/**
+ * The buffers' lives from the `dma_buf_*` events (one row per buffer, by inode number as bufinfo shows it), or
+ * one line saying the kernel has no such events.
+ */
+function dmaBufLines(info: RecordingInfo, summary: TraceSummary): string[] {
+  if (!info.enabled.includes("dma_buf")) {
+    return [
+      "dma-buf lifecycles: not traced: this kernel has no dma_buf events (events/dma_buf in tracefs came after " +
+      "6.18); fences only",
+    ];
+  }
+  if (summary.dmaBufs.length === 0) return ["dma-bufs: no dma_buf events matched"];
+  const header = ["INODE", "EXPORTER", "SIZE", "EVENTS", "ATTACHED AT END", "PIDS"];
+  const rows = summary.dmaBufs.map((b) => [
+    String(b.inode),
+    b.exporter ?? "?",
+    b.size === null ? "?" : String(b.size),
+    `${b.exported ? "" : "(before) "}${lifeEvents(b)}`,
+    b.attached.length === 0 ? "-" : b.attached.join(","),
+    b.pids.join(","),
+  ]);
+  return ["", `dma-bufs (${summary.dmaBufs.length}, from dma_buf events):`, ...columns([header, ...rows])];
 }
 
 function seconds(us: number): string {

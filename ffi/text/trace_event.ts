@@ -71,13 +71,27 @@ export interface TimelineEvent extends EventHeader {
   value: number;
 }
 
-/** A `dma_buf_*` event (after 6.18), kept as its `key=value` fields. */
+/**
+ * A `dma_buf_*` event (after 6.18; `include/trace/events/dma_buf.h` of 7.2: `export`, `mmap_internal`, `mmap`,
+ * `put` print `exp_name=%s size=%zu ino=%lu`; `fd` and `get` add ` fd=%d`; `dynamic_attach` and `detach` add
+ * ` attachment:%p is_dynamic=%d dev_name=%s`), with the buffer's identity read out of its fields.
+ */
 export interface DmaBufEvent extends EventHeader {
   readonly kind: "dma_buf";
   /** The event name without `dma_buf_` (`export`, `fd`, `mmap`, ...). */
   name: string;
   /** The fields as printed, e.g. `{exp_name: "system", size: "4096", ino: "12"}`. */
   fields: Record<string, string>;
+  /** The buffer's inode number (`ino=`), the key that joins it to bufinfo and stat; null when not printed. */
+  inode: number | null;
+  /** The exporter (`exp_name=`), or null. */
+  exporter: string | null;
+  /** The size in bytes (`size=`), or null. */
+  size: number | null;
+  /** The fd (`fd=`, events `fd` and `get`), or null. */
+  fd: number | null;
+  /** The attached device (`dev_name=`, events `dynamic_attach` and `detach`), or null. */
+  device: string | null;
 }
 
 /** Any other event line: kept whole so that nothing is silently lost. */
@@ -179,11 +193,22 @@ export function parseTraceLine(line: string): TraceRecord | null {
     const t = TIMELINE_FIELDS.exec(text);
     if (t !== null) return { ...header, kind: "timeline", name: t[1]!, value: Number(t[2]) };
   } else if (header.event.startsWith("dma_buf_")) {
+    const fields = parseFields(text);
+    const number = (value: string | undefined) => {
+      const digits = value === undefined ? null : /^-?\d+/.exec(value);
+      return digits === null ? null : Number(digits[0]);
+    };
     return {
       ...header,
       kind: "dma_buf",
       name: header.event.slice("dma_buf_".length),
-      fields: parseFields(text),
+      fields,
+      // `ino=%lu attachment:%p ...`: the attachment pointer is no key=value field, so it trails the inode.
+      inode: number(fields.ino),
+      exporter: fields.exp_name ?? null,
+      size: number(fields.size),
+      fd: number(fields.fd),
+      device: fields.dev_name ?? null,
     };
   }
   return { ...header, kind: "other", text };

@@ -245,6 +245,11 @@ Deno.test("TraceModel: LOST records add up, other and dma_buf events are counted
       kind: "dma_buf",
       name: "export",
       fields: { exp_name: "system" },
+      inode: null,
+      exporter: "system",
+      size: null,
+      fd: null,
+      device: null,
       comm: "a",
       pid: 1,
       tgid: null,
@@ -308,4 +313,26 @@ Deno.test("TraceModel: with tgids recorded, waits, callbacks and --pid go by pro
   assert.deepEqual(t.callbacks.by.map((c) => c.pid), [300]);
   assert.equal(t.waits.totalMs, 4);
   assert.deepEqual(t.pids, [100, 300]);
+});
+
+Deno.test("TraceModel: dma_buf events make one life per inode, attachments left at the end, --pid keeps its buffers", () => {
+  const lines = [
+    "deno-50 [000] ..... 10.000001: dma_buf_export: exp_name=system size=4096 ino=7",
+    "deno-50 [000] ..... 10.000002: dma_buf_fd: exp_name=system size=4096 ino=7 fd=5",
+    "deno-51 [000] ..... 10.000003: dma_buf_get: exp_name=system size=4096 ino=7 fd=9",
+    "deno-51 [000] ..... 10.000004: dma_buf_dynamic_attach: exp_name=system size=4096 ino=7 " +
+    "attachment:00000000deadbeef is_dynamic=0 dev_name=vivid.0",
+    "deno-51 [000] ..... 10.000005: dma_buf_mmap: exp_name=system size=4096 ino=7",
+    "deno-51 [000] ..... 10.000006: dma_buf_put: exp_name=system size=4096 ino=7",
+    "deno-52 [000] ..... 10.000007: dma_buf_put: exp_name=udmabuf size=8192 ino=3",
+  ];
+  const records = lines.map((line) => parseTraceLine(line)!);
+  const all = run(records, new TraceModel());
+  assert.deepEqual(all.dmaBufs.map((b) => [b.inode, b.exporter, b.size, b.exported, b.attached, b.pids]), [
+    [7, "system", 4096, true, ["vivid.0"], [50, 51]],
+    [3, "udmabuf", 8192, false, [], [52]],
+  ]);
+  assert.deepEqual(all.dmaBufs[0]!.events, { export: 1, fd: 1, get: 1, dynamic_attach: 1, mmap: 1, put: 1 });
+  assert.deepEqual(run(records, new TraceModel({ pid: 52 })).dmaBufs.map((b) => b.inode), [3]);
+  assert.deepEqual(run(records, new TraceModel({ driver: "sw_sync" })).dmaBufs, []);
 });

@@ -92,8 +92,38 @@ Deno.test("renderSummary: header, one row per timeline, then who waited and what
       "  sw_sync deno (context 5): kernel wait by pid 200 (deno): 1, 500.0 ms in all, longest 500.0 ms",
       "  sw_sync deno (context 5): callback armed by pid 200 (deno): 1",
       "sw_sync timeline deno: 1 increment(s), last from value 0",
+      "dma-buf lifecycles: not traced: this kernel has no dma_buf events (events/dma_buf in tracefs came after " +
+      "6.18); fences only",
       "",
     ].join("\n"),
+  );
+});
+
+Deno.test("renderSummary: with dma_buf events, a row per buffer by inode; buffers exported before are marked", () => {
+  const model = new TraceModel();
+  for (
+    const line of [
+      "deno-50 [000] ..... 10.000001: dma_buf_export: exp_name=system size=4096 ino=7",
+      "deno-50 [000] ..... 10.000002: dma_buf_fd: exp_name=system size=4096 ino=7 fd=5",
+      "deno-51 [000] ..... 10.000004: dma_buf_dynamic_attach: exp_name=system size=4096 ino=7 " +
+      "attachment:00000000deadbeef is_dynamic=0 dev_name=vivid.0",
+      "deno-51 [000] ..... 10.000005: dma_buf_put: exp_name=system size=4096 ino=7",
+      "deno-51 [000] ..... 10.000006: dma_buf_put: exp_name=system size=4096 ino=7",
+      "deno-52 [000] ..... 10.000007: dma_buf_mmap: exp_name=udmabuf size=8192 ino=3",
+    ]
+  ) model.apply(parseTraceLine(line)!);
+  const text = renderSummary({ ...INFO, enabled: [...INFO.enabled, "dma_buf"] }, model.summary());
+  assert.ok(
+    text.endsWith(
+      [
+        "dma-bufs (2, from dma_buf events):",
+        "INODE  EXPORTER  SIZE  EVENTS                           ATTACHED AT END  PIDS",
+        "7      system    4096  export fd dynamic_attach put ×2  vivid.0          50,51",
+        "3      udmabuf   8192  (before) mmap                    -                52",
+        "",
+      ].join("\n"),
+    ),
+    text,
   );
 });
 
