@@ -106,6 +106,28 @@ export function decodeFenceInfos(bytes: Uint8Array, count: number): FenceState[]
   return out;
 }
 
+/** `SYNC_IOC_FILE_INFO`'s answer as bytes (see {@link SyncFile.rawInfo}). */
+export interface RawSyncFileInfo {
+  /** `struct sync_file_info`, with `sync_fence_info` (the array's address) zeroed. */
+  info: Uint8Array;
+  /** `num_fences` × `struct sync_fence_info`. */
+  fences: Uint8Array;
+}
+
+/**
+ * A sync_file's state from the bytes of `SYNC_IOC_FILE_INFO`'s answer; the 6.17+ placeholders of a signalled
+ * fence's names become null.
+ * @throws {RangeError} when the fence array is shorter than `num_fences` says
+ */
+export function decodeSyncFileInfo(raw: RawSyncFileInfo): SyncFileState {
+  const answer = SyncFileInfoStruct.decode(raw.info);
+  return {
+    name: answer.name,
+    status: answer.status,
+    fences: decodeFenceInfos(raw.fences, answer.numFences),
+  };
+}
+
 /** The current CLOCK_MONOTONIC time in ns, comparable with `timestampNs`. @throws {SyscallError} */
 export function monotonicNowNs(): bigint {
   const timespec = new Uint8Array(TIMESPEC_SIZE);
@@ -194,10 +216,19 @@ export class SyncFile implements Disposable {
   #name: string | undefined;
 
   #query(): SyncFileState {
+    return decodeSyncFileInfo(this.rawInfo());
+  }
+
+  /**
+   * The kernel's answer to `SYNC_IOC_FILE_INFO` as bytes: `struct sync_file_info` (its `sync_fence_info`
+   * pointer cleared) and the array of `struct sync_fence_info` it filled. {@link decodeSyncFileInfo} reads it.
+   * @throws {SyscallError}
+   */
+  rawInfo(): RawSyncFileInfo {
     const query = SyncFileInfoStruct.encode({ name: "", status: 0, flags: 0, numFences: 0, fenceInfo: 0n });
     this.file.ioctl("SYNC_IOC_FILE_INFO", query);
     const summary: SyncFileInfo = SyncFileInfoStruct.decode(query);
-    if (summary.numFences === 0) return { name: summary.name, status: summary.status, fences: [] };
+    if (summary.numFences === 0) return { info: query, fences: new Uint8Array(0) };
     // The struct holds the array's address: memory that cannot move (see native_memory.ts).
     using array = new NativeMemory(summary.numFences * SyncFenceInfoStruct.SIZE);
     const request = SyncFileInfoStruct.encode({
@@ -209,11 +240,8 @@ export class SyncFile implements Disposable {
     });
     this.file.ioctl("SYNC_IOC_FILE_INFO", request);
     const answer = SyncFileInfoStruct.decode(request);
-    return {
-      name: answer.name,
-      status: answer.status,
-      fences: decodeFenceInfos(array.bytes(), answer.numFences),
-    };
+    const info = SyncFileInfoStruct.encode({ ...answer, fenceInfo: 0n });
+    return { info, fences: array.bytes().slice(0, answer.numFences * SyncFenceInfoStruct.SIZE) };
   }
 
   /** The overall status (`SYNC_IOC_FILE_INFO` with `num_fences = 0`). @throws {SyscallError} */

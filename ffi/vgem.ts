@@ -155,6 +155,17 @@ export class Vgem implements Disposable {
   }
 
   /**
+   * `DRM_IOCTL_PRIME_FD_TO_HANDLE`: imports a dma-buf into vgem (vgem attaches its device to it, so bufinfo lists
+   * the attachment); returns the GEM handle.
+   * @throws {SyscallError}
+   */
+  importDmaBuf(buffer: DmaBuf): number {
+    const arg = DrmPrimeHandleStruct.encode({ handle: 0, flags: 0, fd: buffer.fd });
+    this.file.ioctl("DRM_IOCTL_PRIME_FD_TO_HANDLE", arg);
+    return DrmPrimeHandleStruct.decode(arg).handle;
+  }
+
+  /**
    * `DRM_IOCTL_VGEM_FENCE_ATTACH`: attaches an unsignalled fence to the buffer's reservation object, as a
    * write fence when `write` (`VGEM_FENCE_WRITE`) else a read fence; returns the fence id.
    * @throws {SyscallError} EBUSY when it conflicts with an unsignalled fence, ENOENT for an unknown handle
