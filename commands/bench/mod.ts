@@ -165,7 +165,9 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
       continue;
     }
     // A kernel without the ioctl (ENOTTY) has nothing to measure: the row is left out, and said why, once.
-    if (deno.exportSyncFile.error === "ENOTTY" && !report.notMeasured.some((n) => n.name === "exportSyncFile")) {
+    if (
+      deno.exportSyncFile.error === "ENOTTY" && !report.notMeasured.some((n) => n.name === "exportSyncFile")
+    ) {
       report.notMeasured.push({ name: "exportSyncFile", reason: EXPORT_SYNC_FILE_MISSING });
     }
     progress(`${plan.target.name} ${formatBytes(plan.size)}: C...`);
