@@ -157,3 +157,23 @@ export function featuresTable(): string {
     `| ${cells.map((c, i) => c + " ".repeat(widths[i]! - [...c].length)).join(" | ")} |`;
   return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n");
 }
+
+/**
+ * Whether the kernel (`uname -r`, the running one by default) has feature `id`: the table's answer for a tier
+ * kernel; for another kernel, whether it is at least the feature's `since` when that is a plain version.
+ * @throws {Error} for an unknown id, or another kernel and a feature without a plain `since`
+ */
+export function kernelHas(id: string, release: string = Deno.osRelease()): boolean {
+  const feature = KERNEL_FEATURES.find((f) => f.id === id);
+  if (feature === undefined) throw new Error(`No feature ${id} in the kernel table`);
+  const tier = tierKernel(release);
+  if (tier !== undefined) return feature.has[tier];
+  const since = /^(\d+)\.(\d+)$/.exec(feature.since);
+  const version = /^(\d+)\.(\d+)/.exec(release);
+  if (since === null || version === null) {
+    throw new Error(`The kernel table cannot say whether ${release} has ${id} (since ${feature.since})`);
+  }
+  const [a, b] = [Number(version[1]), Number(version[2])];
+  const [c, d] = [Number(since[1]), Number(since[2])];
+  return a !== c ? a > c : b >= d;
+}
