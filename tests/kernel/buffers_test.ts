@@ -7,6 +7,7 @@
  */
 import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
 import { hwTest, type Need, needs } from "./hw.ts";
+import { heapExporter } from "./features.ts";
 import { runCli } from "../run_cli.ts";
 import { readTextFile } from "../../ffi/fd.ts";
 import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
@@ -26,13 +27,13 @@ interface HeapCase {
   /** What --heap gets. */
   heap: string;
   need: Need;
-  /** The exporter name the kernel gives its buffers. */
+  /** The exporter name the kernel gives its buffers (5.10: heap_helpers for every heap). */
   exporter: () => string;
 }
 
 const heaps: HeapCase[] = [
-  { heap: "system", need: needs.systemHeap, exporter: () => "system" },
-  { heap: "cma", need: needs.cmaHeap, exporter: () => resolveHeapName("cma") },
+  { heap: "system", need: needs.systemHeap, exporter: () => heapExporter("system") },
+  { heap: "cma", need: needs.cmaHeap, exporter: () => heapExporter(resolveHeapName("cma")) },
   { heap: "udmabuf", need: needs.udmabuf, exporter: () => "udmabuf" },
 ];
 

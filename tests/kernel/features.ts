@@ -177,3 +177,11 @@ export function kernelHas(id: string, release: string = Deno.osRelease()): boole
   const [c, d] = [Number(since[1]), Number(since[2])];
   return a !== c ? a > c : b >= d;
 }
+
+/** The exporter name 5.10's heaps give their buffers (`DEFINE_DMA_BUF_EXPORT_INFO` in heap-helpers.c). */
+export const HEAP_HELPERS_EXPORTER = "heap_helpers";
+
+/** The exporter name the running kernel gives buffers of heap `heap`: the heap's name, or 5.10's heap_helpers. */
+export function heapExporter(heap: string, release: string = Deno.osRelease()): string {
+  return kernelHas("heap-exporter-name", release) ? heap : HEAP_HELPERS_EXPORTER;
+}

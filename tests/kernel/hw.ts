@@ -41,8 +41,11 @@ export const REQUIRE_HW_ENV = "DMABUF_REQUIRE_HW";
 /** Heap names the kernel gives the CMA heap: the default CMA area, or a devicetree `linux,cma` region. */
 const CMA_HEAP_NAMES = ["reserved", "linux,cma"] as const;
 const DMA_HEAP_DIR = "/dev/dma_heap";
-/** vgem registers a platform device; its DRM minors are listed under it. */
-const VGEM_DRM_SYSFS = "/sys/bus/platform/devices/vgem/drm";
+/**
+ * DRM devices in sysfs (`/sys/class/drm/cardN/device`): vgem's is named `vgem`, a platform device up to 6.x
+ * (`/sys/devices/platform/vgem`), a faux device on 7.2 (`/sys/devices/faux/vgem`).
+ */
+const DRM_SYSFS = "/sys/class/drm";
 
 /** Whether missing hardware must fail tests instead of skipping them. */
 export function hwRequired(): boolean {
@@ -92,11 +95,13 @@ export function cmaHeapPath(): string | undefined {
 /** Path of vgem's primary DRM node (`/dev/dri/cardN`), or undefined when vgem is not there. */
 export function vgemCardPath(): string | undefined {
   try {
-    for (const entry of Deno.readDirSync(VGEM_DRM_SYSFS)) {
-      if (/^card\d+$/.test(entry.name)) return `/dev/dri/${entry.name}`;
+    for (const entry of Deno.readDirSync(DRM_SYSFS)) {
+      if (!/^card\d+$/.test(entry.name)) continue;
+      const device = Deno.realPathSync(`${DRM_SYSFS}/${entry.name}/device`);
+      if (device.endsWith("/vgem")) return `/dev/dri/${entry.name}`;
     }
   } catch {
-    // No vgem.
+    // No DRM devices.
   }
   return undefined;
 }
@@ -120,11 +125,10 @@ export const needs = {
     what: "the vgem DRM device",
     missing: () => {
       const path = vgemCardPath();
-      return path === undefined ? `no vgem device (${VGEM_DRM_SYSFS})` : cannotOpen(path);
+      return path === undefined ? `no vgem device (${DRM_SYSFS}/card*/device)` : cannotOpen(path);
     },
   },
   bufinfo: fileNeed("dma-buf bufinfo", "/sys/kernel/debug/dma_buf/bufinfo"),
-  sysfsStats: fileNeed("dma-buf sysfs statistics", "/sys/kernel/dmabuf/buffers"),
 } as const satisfies Record<string, Need>;
 
 /** Reasons the given needs are not met here, one per unmet need. */

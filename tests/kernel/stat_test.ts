@@ -8,6 +8,7 @@
  */
 import { assertEquals, assertIncludes, assertOk } from "../assert.ts";
 import { hwTest, needs } from "./hw.ts";
+import { heapExporter, kernelHas } from "./features.ts";
 import { runCli } from "../run_cli.ts";
 import { type AllocReady, readReady } from "./holder.ts";
 import { DmaHeap, resolveHeapName } from "../../ffi/dma_heap.ts";
@@ -88,10 +89,15 @@ async function release(holder: Holder): Promise<void> {
   await holder.child.stderr.cancel();
 }
 
+/** What `stat --source sysfs` says on a kernel without CONFIG_DMABUF_SYSFS_STATS (5.10, 7.2), exit 1. */
+const NO_SYSFS_STATS =
+  "dmabuf: /sys/kernel/dmabuf/buffers does not exist; the kernel has no CONFIG_DMABUF_SYSFS_STATS (v5.13 to v6.18)";
+
 hwTest({
-  name:
-    "stat: buffers from alloc --hold --name show size, exporter and name in debugfs, sysfs and proc sources",
-  needs: [needs.systemHeap, needs.cmaHeap, needs.udmabuf, needs.bufinfo, needs.sysfsStats],
+  name: `stat: buffers from alloc --hold --name show size, exporter and name in debugfs, ${
+    kernelHas("sysfs-stats") ? "sysfs" : "(sysfs refused: none on this kernel)"
+  } and proc sources`,
+  needs: [needs.systemHeap, needs.cmaHeap, needs.udmabuf, needs.bufinfo],
   fn: async () => {
     const holders = await Promise.all([
       hold(["--heap", "system", "--size", "5000", "--name", "stat system"]),
@@ -103,13 +109,13 @@ hwTest({
         {
           inode: holders[0].ready.buffers[0]!.inode,
           size: pageAlign(5000),
-          exporter: "system",
+          exporter: heapExporter("system"),
           name: "stat system",
         },
         {
           inode: holders[1].ready.buffers[0]!.inode,
           size: pageAlign(64 * 1024),
-          exporter: resolveHeapName("cma"),
+          exporter: heapExporter(resolveHeapName("cma")),
           name: "stat-cma",
         },
         {
@@ -119,12 +125,18 @@ hwTest({
           name: "stat-udmabuf",
         },
       ];
+      const sysfs = kernelHas("sysfs-stats");
       const docs = {
         debugfs: await statJson(["--source", "debugfs"]),
-        sysfs: await statJson(["--source", "sysfs"]),
+        ...(sysfs ? { sysfs: await statJson(["--source", "sysfs"]) } : {}),
         proc: await statJson(["--source", "proc"]),
         auto: await statJson([]),
       };
+      if (!sysfs) {
+        const refused = await runCli(["stat", "--source", "sysfs"]);
+        assertEquals([refused.code, refused.stdout], [1, ""]);
+        assertEquals(refused.stderr.split("\n")[0], NO_SYSFS_STATS);
+      }
       assertEquals(docs.auto.source, "debugfs"); // root in the VM: bufinfo is readable
       for (const [source, doc] of Object.entries(docs)) {
         assertEquals(doc.source, source === "auto" ? "debugfs" : source);
@@ -142,7 +154,7 @@ hwTest({
         assertEquals(byInode(docs.proc, want.inode).count, byInode(docs.debugfs, want.inode).count);
         const fromBufinfo = byInode(docs.debugfs, want.inode);
         assertEquals([fromBufinfo.flags, fromBufinfo.attachments, fromBufinfo.fences], [2, [], []]);
-        assertEquals(byInode(docs.sysfs, want.inode).fences, null);
+        if (docs.sysfs !== undefined) assertEquals(byInode(docs.sysfs, want.inode).fences, null);
         assertEquals(byInode(docs.proc, want.inode).attachments, null);
       }
       // Filters through the live source.
@@ -248,9 +260,10 @@ hwTest({
 });
 
 hwTest({
-  name:
-    "stat as uid 65534: auto falls back from debugfs (root only) and --source debugfs says root is needed",
-  needs: [needs.systemHeap, needs.bufinfo, needs.sysfsStats],
+  name: `stat as uid 65534: auto falls back from debugfs (root only) to ${
+    kernelHas("sysfs-stats") ? "sysfs" : "a /proc scan (no sysfs stats on this kernel)"
+  } and --source debugfs says root is needed`,
+  needs: [needs.systemHeap, needs.bufinfo],
   fn: async () => {
     const asNobody = (args: string[]) =>
       new Deno.Command("setpriv", {
@@ -270,8 +283,15 @@ hwTest({
     const err = new TextDecoder().decode(stderr);
     assertEquals(code, 1, err); // the second command's status: debugfs refused
     const doc = JSON.parse(new TextDecoder().decode(stdout));
-    assertEquals(doc.source, "sysfs");
+    assertEquals(doc.source, kernelHas("sysfs-stats") ? "sysfs" : "proc");
     assertIncludes(err, "dmabuf: not using debugfs: reading /sys/kernel/debug/dma_buf/bufinfo needs root");
+    if (!kernelHas("sysfs-stats")) {
+      assertIncludes(
+        err,
+        "dmabuf: not using sysfs: /sys/kernel/dmabuf/buffers does not exist (the kernel has no " +
+          "CONFIG_DMABUF_SYSFS_STATS (v5.13 to v6.18))",
+      );
+    }
     assertIncludes(
       err,
       "dmabuf: reading /sys/kernel/debug/dma_buf/bufinfo needs root (EACCES; debugfs is usually mode 0700)",
