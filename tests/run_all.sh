@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: the unit and host tiers on this machine, then the real-kernel tiers in the test VM —
-# x86_64 on Linux 6.1 and 6.12 (deno test tests/kernel/; the real-program tier once more with vivid on
-# videobuf2_dma_contig) and the arm64 board on Linux 6.12 with 4 KiB and
+# x86_64 on Linux 5.10, 6.1, 6.12 and 7.2 (deno test tests/kernel/; each followed by the real-program tier
+# once more with vivid on videobuf2_dma_contig) and the arm64 board on Linux 6.12 with 4 KiB and
 # 16 KiB pages (dmabuf smoke and the lab scenario, TAP, through the arm64 bundle; see tests/vm/test_vm.ts).
 # Prints each tier's wall time, then one combined line `N passed, N failed[, N skipped]`, and exits non-zero
 # if anything failed, a VM tier did not report, or a test was ignored (skipped) inside a VM, where the
@@ -57,14 +57,15 @@ if ! deno check tests/kernel/ >"$logs/check.log" 2>&1; then
   echo "run_all: tests/kernel/ does not type-check" >&2
   failed=$((failed + 1)); status=1
 fi
-tier "real-kernel tier, x86_64 Linux 6.1" 1 vm-6.1.log deno task test:vm --kernel 6.1
-tier "real-kernel tier, x86_64 Linux 6.12" 1 vm-6.12.log deno task test:vm --kernel 6.12
 # vivid exports through videobuf2_vmalloc by default (no attachment on import) and through
-# videobuf2_dma_contig with vivid.allocators=1,1 (the importer attaches): the real-program tier again, so
-# both exporters and both import paths are checked.
-tier "real-program tier, x86_64 Linux 6.1, vivid on dma-contig" 1 vm-contig.log deno task vm --kernel 6.1 \
-  --require-hw --append vivid.allocators=1,1 -- deno test --allow-all --no-prompt --no-check \
-  tests/kernel/real_programs_test.ts
+# videobuf2_dma_contig with vivid.allocators=1,1 (the importer attaches): after each kernel's tier, the
+# real-program tier again on that kernel, so both exporters and both import paths are checked on each.
+for kernel in 5.10 6.1 6.12 7.2; do
+  tier "real-kernel tier, x86_64 Linux $kernel" 1 "vm-$kernel.log" deno task test:vm --kernel "$kernel"
+  tier "real-program tier, x86_64 Linux $kernel, vivid on dma-contig" 1 "vm-contig-$kernel.log" \
+    deno task vm --kernel "$kernel" --require-hw --append vivid.allocators=1,1 -- \
+    deno test --allow-all --no-prompt --no-check tests/kernel/real_programs_test.ts
+done
 tier "board tier, arm64 Linux 6.12, 4 KiB pages" 1 board-4k.log deno task test:vm --arch arm64 --page-size 4k
 tier "board tier, arm64 Linux 6.12, 16 KiB pages" 1 board-16k.log deno task test:vm --arch arm64 --page-size 16k
 
