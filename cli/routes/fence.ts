@@ -170,8 +170,9 @@ const importCommand = buildCommand<FenceImportFlags, string[], DmabufContext>({
     fullDescription: [
       "Imports the sync_file at --sync-file N into the dma-buf (--fd N, --pid P --fd N — both taken from P —",
       "or a fresh --heap/--size buffer) as a --write (default) or --read fence. Until it signals, CPU access",
-      "(DMA_BUF_IOCTL_SYNC start), poll and fence-wait --dmabuf block, and bufinfo lists it",
-      "('write fence:sw_sync <timeline> seq N unsignalled'). --json: {fd, inode, access, syncFileFd, syncFile}.",
+      "(DMA_BUF_IOCTL_SYNC start), poll and fence-wait --dmabuf block, and bufinfo lists it: 5.19 to 6.x",
+      "'write fence:sw_sync <timeline> seq N unsignalled', 7.2 'write fence:<context>:N <timeline> sw_sync",
+      "unsignalled' (dmabuf stat reads both). --json: {fd, inode, access, syncFileFd, syncFile}.",
       ...HAND_OFF_TEXT.map((line) => line.replace("the fd", "the dma-buf")),
       "",
       "Examples:",
