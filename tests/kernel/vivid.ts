@@ -172,9 +172,11 @@ export function kernelDmabufFds(pid: number): KernelFd[] {
     try {
       if (!Deno.readLinkSync(`/proc/${pid}/fd/${fd}`).startsWith("/dmabuf:")) continue;
       const info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd}`);
+      // fdinfo has `ino:` from 5.14; before, the inode number is the link target's (stat follows it).
+      const ino = field(info, "ino");
       fds.push({
         fd,
-        inode: Number(field(info, "ino")),
+        inode: ino === undefined ? Deno.statSync(`/proc/${pid}/fd/${fd}`).ino! : Number(ino),
         size: Number(field(info, "size")),
         count: Number(field(info, "count")),
         exporter: field(info, "exp_name") ?? "",
