@@ -8,7 +8,7 @@ import { run } from "@stricli/core";
 import { app } from "./app.ts";
 import { makeContext } from "../commands/toolkit/context.ts";
 import { ExitCode } from "../commands/toolkit/errors.ts";
-import { type Io, processIo } from "../commands/toolkit/output.ts";
+import { type Io, processIo } from "../commands/toolkit/streams.ts";
 import { noteVerbose } from "./verbose.ts";
 
 /** stricli's own exit codes for scanner and routing failures, which the user sees as usage errors. */

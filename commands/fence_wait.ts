@@ -8,7 +8,8 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError, interruptedExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
-import { formatDuration, type Output } from "./toolkit/output.ts";
+import type { Output } from "./toolkit/output.ts";
+import { formatDuration } from "./toolkit/units.ts";
 import { DEADLINE_KERNEL, DeadlineUnsupportedError, setDeadlineIn } from "../ffi/deadline.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { PollEvents } from "../ffi/fd.ts";

@@ -5,7 +5,7 @@
  */
 
 import { CliError } from "./toolkit/errors.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { geteuid, readTextFile, stat } from "../ffi/fd.ts";
 import { HEAP_DIR, listHeaps, UDMABUF_HEAP, UDMABUF_PATH } from "../ffi/dma_heap.ts";

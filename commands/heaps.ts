@@ -4,7 +4,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import { CMA_ALIAS, HEAP_DIR, type HeapEntry, listHeaps, resolveHeapName } from "../ffi/dma_heap.ts";
 import { readTextFile } from "../ffi/fd.ts";
 import { parseMeminfo } from "../ffi/text/meminfo.ts";

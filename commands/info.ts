@@ -7,7 +7,7 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError } from "./toolkit/errors.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { OpenFlags, readLink, readTextFile, stat } from "../ffi/fd.ts";
 import { type DmaBufFdRef, fdRefOf, type ProcessDmaBufs, scanProcess } from "../ffi/procfs.ts";

@@ -6,7 +6,7 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError, Exit, UsageError } from "./toolkit/errors.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import type { Access, DmaBuf } from "../ffi/dma_buf.ts";
 import { formatPattern, type Pattern } from "../ffi/pattern.ts";
 import { selectBuffer } from "./buffer_select.ts";

@@ -7,7 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { main } from "../cli/main.ts";
-import type { Io } from "../commands/toolkit/output.ts";
+import type { Io } from "../commands/toolkit/streams.ts";
 
 /** What a CLI run produced. */
 export interface CliResult {

@@ -9,7 +9,7 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { CliError, Exit, ExitCode, UsageError } from "../toolkit/errors.ts";
-import { formatBytes } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { formatPattern, type Pattern } from "../../ffi/pattern.ts";
 import { pageAlign } from "../../ffi/page_size.ts";

@@ -8,7 +8,8 @@
  */
 
 import { CliError, UsageError } from "../toolkit/errors.ts";
-import { formatBytes, type Output } from "../toolkit/output.ts";
+import type { Output } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import { FrameError } from "./fourcc.ts";
 import type { YuvRange } from "./convert.ts";
 import { frameFits, frameToPng, requestLayout } from "./image.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatBytes } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import type { DmaBuf } from "../../ffi/dma_buf.ts";
 import { DmaHeap, HEAP_DIR, UDMABUF_PATH } from "../../ffi/dma_heap.ts";
 import { SyscallError } from "../../ffi/errno.ts";

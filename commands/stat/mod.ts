@@ -7,7 +7,9 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { UsageError } from "../toolkit/errors.ts";
-import { ChunkedWriter, type Io, Output } from "../toolkit/output.ts";
+import { ChunkedWriter } from "../toolkit/chunked.ts";
+import { Output } from "../toolkit/output.ts";
+import type { Io } from "../toolkit/streams.ts";
 import { sleep } from "../toolkit/timer.ts";
 import { readSnapshotFile, type Snapshot, type SourceChoice, type StatBuffer } from "./snapshot.ts";
 import {

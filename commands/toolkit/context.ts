@@ -5,7 +5,9 @@
  */
 
 import type { CommandContext } from "@stricli/core";
-import { type ColorMode, type Io, Output } from "./output.ts";
+import type { ColorMode } from "./color.ts";
+import { Output } from "./output.ts";
+import type { Io } from "./streams.ts";
 
 /** Flags every command has. */
 export interface CommonFlags {
