@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { CheckResult, Report } from "../smoke/report_format.ts";
+import type { CheckResult, Report } from "./report.ts";
 import { checkPart, safeName, textLines, UniqueNames } from "./names.ts";
 
 /** What a stream needs to know of a check before it runs (a smoke `Check` or a `CheckResult`). */

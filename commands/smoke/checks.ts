@@ -20,7 +20,7 @@ import { bufinfoPath, DEFAULT_DEBUGFS } from "../../ffi/text/mounts.ts";
 import { readMounts } from "../../ffi/procfs.ts";
 import { allocUdmabuf, createUdmabuf, sealedMemfd } from "../../ffi/udmabuf.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
-import type { Detail } from "./report_format.ts";
+import type { Detail } from "../lab/report.ts";
 import { type Check, CheckFailure, Skip } from "./runner.ts";
 import type { SmokeTarget } from "./targets.ts";
 

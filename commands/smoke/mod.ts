@@ -10,15 +10,10 @@ import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { smokeBattery } from "./checks.ts";
 import { type Check, runChecks } from "./runner.ts";
 import { smokeTargets } from "./targets.ts";
-import {
-  type CheckResult,
-  renderReport,
-  type Report,
-  summarize,
-  tapHeader,
-  tapResult,
-} from "./report_format.ts";
+import { renderReport } from "./report_format.ts";
 import type { ReportFormat } from "../toolkit/flags.ts";
+import { type CheckResult, type Report, summarize } from "../lab/report.ts";
+import { tapHeader, tapResult } from "../lab/tap.ts";
 import { KtapStream } from "../lab/ktap.ts";
 import { LavaStream } from "../lab/lava.ts";
 
