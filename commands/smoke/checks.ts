@@ -21,6 +21,7 @@ import { readMounts } from "../../ffi/procfs.ts";
 import { allocUdmabuf, createUdmabuf, sealedMemfd } from "../../ffi/udmabuf.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
 import type { Detail } from "../lab/report.ts";
+import { sizeLabel } from "../lab/names.ts";
 import { type Check, CheckFailure, Skip } from "./runner.ts";
 import type { SmokeTarget } from "./targets.ts";
 
@@ -35,11 +36,6 @@ export const BATTERY_GROUP = "battery";
 
 /** The name smoke gives its buffers, before the pid and a counter are appended (fits `DMA_BUF_NAME_LEN`). */
 const NAME_PREFIX = "dmabuf-smoke";
-
-/** `4KiB`, `16MiB`: a size for check ids. */
-function sizeId(bytes: number): string {
-  return formatBytes(bytes).replace(" ", "");
-}
 
 /** Asserts that `call` fails with `expected`; closes whatever it returned if it did not. */
 function expectErrno(
@@ -295,7 +291,7 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
   for (const requested of SMOKE_SIZES) {
     const size = target.maxBytes === null ? requested : Math.min(requested, target.maxBytes);
     const capped = size === requested ? "" : ` (capped from ${formatBytes(requested)}: ${target.capReason})`;
-    const id = sizeId(size);
+    const id = sizeLabel(size);
     const alloc = at(`alloc-${id}`);
     allocOf.set(requested, alloc);
     checks.push(
