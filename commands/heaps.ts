@@ -6,7 +6,7 @@
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { formatBytes } from "./toolkit/units.ts";
 import { CMA_ALIAS, HEAP_DIR, type HeapEntry, listHeaps, resolveHeapName } from "../ffi/dma_heap.ts";
-import { readTextFile } from "../ffi/fd.ts";
+import { readProcSysFile } from "../ffi/fd.ts";
 import { parseMeminfo } from "../ffi/text/meminfo.ts";
 
 /** Flags of `dmabuf heaps`. */
@@ -24,7 +24,7 @@ export interface CmaInfo {
 export function readCmaInfo(path = "/proc/meminfo"): CmaInfo | null {
   let fields: Map<string, number>;
   try {
-    fields = parseMeminfo(readTextFile(path));
+    fields = parseMeminfo(readProcSysFile(path));
   } catch {
     return null;
   }

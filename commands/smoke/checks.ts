@@ -11,7 +11,7 @@ import { formatBytes } from "../toolkit/units.ts";
 import type { DmaBuf } from "../../ffi/dma_buf.ts";
 import { DmaHeap, HEAP_DIR, UDMABUF_PATH } from "../../ffi/dma_heap.ts";
 import { SyscallError } from "../../ffi/errno.ts";
-import { FileType, memfdCreate, OpenFlags, openPath, readLink, readTextFile, stat } from "../../ffi/fd.ts";
+import { FileType, memfdCreate, OpenFlags, openPath, readLink, readProcSysFile, stat } from "../../ffi/fd.ts";
 import { DmaBufSyncFlags } from "../../ffi/ioctl.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 import { SyncFile } from "../../ffi/sync_file.ts";
@@ -431,7 +431,7 @@ function debugfsBufinfo(): string {
 /** Reads bufinfo, turning "not there" and "not allowed" into skips with the reason. */
 function readBufinfo(path: string): string {
   try {
-    return readTextFile(path);
+    return readProcSysFile(path);
   } catch (error) {
     if (error instanceof SyscallError) {
       if (error.is("ENOENT")) {

@@ -8,7 +8,7 @@
 import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
 import { hwTest, type Need, needs } from "./hw.ts";
 import { runCli } from "../run_cli.ts";
-import { readTextFile } from "../../ffi/fd.ts";
+import { readProcSysFile } from "../../ffi/fd.ts";
 import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
 import { allocateBuffers } from "../../commands/buffer_select.ts";
 import { fillBuffer } from "../../commands/alloc.ts";
@@ -37,7 +37,7 @@ const heaps: HeapCase[] = [
 ];
 
 function bufinfoInodes(): Map<number, string | null> {
-  const parsed = parseBufinfo(readTextFile(BUFINFO));
+  const parsed = parseBufinfo(readProcSysFile(BUFINFO));
   return new Map(parsed.buffers.map((b) => [b.inode, b.name]));
 }
 
