@@ -9,7 +9,7 @@ import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { UsageError } from "../toolkit/errors.ts";
 import { ChunkedWriter } from "../toolkit/chunked.ts";
 import { Output } from "../toolkit/output.ts";
-import type { Io } from "../toolkit/streams.ts";
+import type { Io, TextIo } from "../toolkit/streams.ts";
 import { sleep } from "../toolkit/timer.ts";
 import { readSnapshotFile, type Snapshot, type SourceChoice, type StatBuffer } from "./snapshot.ts";
 import {
@@ -141,7 +141,7 @@ function renderView(out: Output, v: View, marks?: Map<number, string>, extra: St
  * An Io whose stdout collects text and writes it in pieces of about 64 KiB: a 10,000-row table is about 20
  * writes, not 10,000, and never one string of all of it.
  */
-class BufferedIo implements Io {
+class BufferedIo implements TextIo {
   readonly #target: Io;
   readonly #writer: ChunkedWriter;
   readonly stdout;

@@ -8,7 +8,7 @@
 import { ChunkedWriter } from "./chunked.ts";
 import { type ColorMode, paint, useColor } from "./color.ts";
 import { writeJson } from "./json_writer.ts";
-import type { Io } from "./streams.ts";
+import type { TextIo } from "./streams.ts";
 import { type Column, writeTable } from "./table.ts";
 
 /** Options of {@link Output}. */
@@ -23,7 +23,7 @@ export interface OutputOptions {
 
 /** Writes a command's results and messages. */
 export class Output {
-  readonly #io: Io;
+  readonly #io: TextIo;
   /** Whether `--json` was given. */
   readonly json: boolean;
   /** Whether `--verbose` was given. */
@@ -32,7 +32,7 @@ export class Output {
   readonly color: boolean;
 
   /** Makes the output for `io` as the options say. */
-  constructor(io: Io, options: OutputOptions) {
+  constructor(io: TextIo, options: OutputOptions) {
     this.#io = io;
     this.json = options.json;
     this.verbose = options.verbose;

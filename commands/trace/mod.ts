@@ -44,7 +44,10 @@ export interface TextSink {
 export interface TraceContext {
   readonly stdout: TextSink;
   readonly stderr: TextSink;
-  /** Aborted on Ctrl-C/SIGTERM (the reason, `SIGINT` or `SIGTERM`, is reported as `stoppedBy`). */
+  /**
+   * Aborted on Ctrl-C/SIGTERM or when stdout's reader goes away (the reason, `SIGINT`, `SIGTERM` or `EPIPE`, is
+   * reported as `stoppedBy`).
+   */
   readonly signal: AbortSignal;
 }
 
@@ -117,7 +120,7 @@ function openInstance(bufferKb: number | undefined): TraceInstance {
 
 function stoppedBy(signal: AbortSignal): RecordingInfo["stoppedBy"] {
   const reason = signal.reason;
-  return reason === "SIGINT" || reason === "SIGTERM" ? reason : "abort";
+  return reason === "SIGINT" || reason === "SIGTERM" || reason === "EPIPE" ? reason : "abort";
 }
 
 /**
@@ -218,7 +221,9 @@ export interface TraceCommandFlags extends CommonFlags {
  * with the summary).
  */
 export async function traceCommand(this: DmabufContext, flags: TraceCommandFlags): Promise<void> {
-  await trace({ stdout: this.io.stdout, stderr: this.io.stderr, signal: this.interrupt() }, {
+  // Recording for stdout ends when its reader goes away; a summary for --output FILE does not need stdout.
+  const signal = this.interrupt({ stdout: flags.output === undefined || flags.events });
+  await trace({ stdout: this.io.stdout, stderr: this.io.stderr, signal }, {
     duration: flags.duration,
     driver: flags.driver,
     timeline: flags.timeline,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { runCli, startCli } from "../run_cli.ts";
+import { captureIo, runCli, startCli } from "../run_cli.ts";
+import { main } from "../../cli/main.ts";
 
 const FIXTURES = fileURLToPath(new URL("../ffi/text/fixtures/bufinfo/", import.meta.url));
 const fixture = (name: string) => `${FIXTURES}${name}.txt`;
@@ -295,4 +296,17 @@ Deno.test("stat --watch --json prints one document per refresh with added and fr
   assert.deepEqual(docs[1].added, []);
   assert.deepEqual(docs[1].freed, []);
   assert.equal(docs[1].buffers.length, 2);
+});
+
+Deno.test("stat --watch 1h stops, exit 0, as soon as stdout's reader goes away (main's interrupt signal)", async () => {
+  const captured = captureIo({
+    onStdout: (text) => {
+      if (text.includes("Total:")) captured.closeStdout();
+    },
+  });
+  const start = performance.now();
+  const code = await main(["stat", "--input", fixture("v6_1"), "--watch", "1h"], captured.io);
+  assert.equal(code, 0, captured.stderr());
+  assert.ok(performance.now() - start < 5000);
+  assert.equal(captured.stdout().split("Total:").length, 2, "one refresh");
 });

