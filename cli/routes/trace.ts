@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseDuration, parsePid } from "../../commands/toolkit/parse.ts";
+import { parseDuration, parsePath, parsePid } from "../../commands/toolkit/parse.ts";
 import type { TraceCommandFlags } from "../../commands/trace/mod.ts";
 
 /** `dmabuf trace`: the fence lifecycle from the kernel's tracepoints, summarised per timeline. */
@@ -45,7 +45,7 @@ export const traceCommand = buildCommand<TraceCommandFlags, [], DmabufContext>({
       },
       output: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
         brief: "Write the summary to FILE (a one-line note goes to stderr)",

@@ -32,6 +32,23 @@ export function interruptedExitCode(reason: unknown): number {
   return ExitCode.INTERRUPTED;
 }
 
+/** How many characters of a user's value a message shows. */
+const SHOWN_MAX = 160;
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/**
+ * A value the user gave, as a one-line message shows it: control characters as `\xNN` escapes (a newline in a
+ * path stays one line), and cut after {@link SHOWN_MAX} characters with the length said (a 130,000-character
+ * argument is not echoed whole).
+ */
+export function shown(text: string): string {
+  const line = text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  if (line.length <= SHOWN_MAX) return line;
+  return `${line.slice(0, SHOWN_MAX)}... (${text.length} characters)`;
+}
+
 /**
  * An error of a call into the runtime (`Deno.errors.*`, which carry the errno name as `code`) as one line:
  * the errno name and what it means, `ENOSPC (No space left on device)`, without the runtime's own wording

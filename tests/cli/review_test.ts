@@ -116,6 +116,34 @@ Deno.test("#1 stat --input FILE --watch 100ms | head -n 3 ends within a second o
   }
 });
 
+Deno.test("#4 stat --input /dev/zero, /dev/urandom, --compare /dev/zero and huge files end at once with one line", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-" });
+  try {
+    const sparse = `${dir}/sparse-3G.txt`;
+    Deno.writeFileSync(sparse, new Uint8Array());
+    Deno.truncateSync(sparse, 3 * 1024 ** 3);
+    const zeros = `${dir}/zeros-300M.txt`;
+    Deno.writeFileSync(zeros, new Uint8Array());
+    Deno.truncateSync(zeros, 300 * 1024 ** 2);
+    const runs = [
+      ["stat", "--input", "/dev/zero"],
+      ["stat", "--input", "/dev/urandom"],
+      ["stat", "--input", V6_1, "--compare", "/dev/zero"],
+      ["stat", "--input", sparse],
+      ["stat", "--input", zeros],
+    ];
+    for (const args of runs) {
+      const result = await runWithin(CLI_PATH, args, 10_000);
+      assertEquals(result.killed, false, `${args.join(" ")} had to be killed`);
+      assertOk(result.ms < 2000, `${args.join(" ")} took ${result.ms.toFixed(0)} ms`);
+      assertEquals([result.code, result.stdout], [1, ""], args.join(" "));
+      oneErrorLine(result.stderr);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("#8 dmabuf --help > /dev/full: Cannot write to stdout, one line, exit 1", async () => {
   const result = await shWithin(`exec "$D" --help > /dev/full`, 20_000);
   assertEquals(result.code, 1);
