@@ -45,7 +45,8 @@ export const mapCommand = buildCommand<MapFlags, [], DmabufContext>({
         parse: parsePath,
         optional: true,
         placeholder: "FILE",
-        brief: "Copy FILE's bytes into the buffer at --offset (mapped writable, SYNC write bracket)",
+        brief:
+          "Copy FILE's bytes into the buffer at --offset (a device or pipe: as far as the buffer goes; SYNC write bracket)",
       },
       fill: {
         kind: "parsed",

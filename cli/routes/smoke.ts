@@ -54,7 +54,10 @@ export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
       "  dmabuf smoke --format ktap > smoke.ktap && python3 linux/tools/testing/kunit/kunit.py parse smoke.ktap",
       "  dmabuf smoke --format lava",
       "",
-      "Exit status: 0 when no check failed (skips allowed); 1 when any check failed; 2 on a usage error.",
+      "--heap-dir and --output are checked before the battery runs.",
+      "",
+      "Exit status: 0 when no check failed (skips allowed); 1 when any check failed or --heap-dir/--output",
+      "cannot be used; 2 on a usage error.",
     ].join("\n"),
   },
 });

@@ -10,6 +10,7 @@
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { CliError, Exit, ExitCode, UsageError } from "../toolkit/errors.ts";
 import { formatBytes } from "../toolkit/units.ts";
+import { checkDirectory } from "../toolkit/user_file.ts";
 import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { formatPattern, type Pattern } from "../../ffi/pattern.ts";
 import { pageAlign } from "../../ffi/page_size.ts";
@@ -99,6 +100,7 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
   const format = flags.json ? "json" : flags.format ?? "human";
   const out = this.output({ ...flags, json: format === "json" });
   const heapDir = flags.heapDir ?? HEAP_DIR;
+  if (flags.heapDir !== undefined) checkDirectory(flags.heapDir, "--heap-dir");
   const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
   if (targets.length === 0) {
     throw new CliError(`No heaps to measure: nothing in ${heapDir} and no /dev/udmabuf`);

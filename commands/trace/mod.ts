@@ -14,6 +14,7 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { CliError, UsageError } from "../toolkit/errors.ts";
+import { UserOutput } from "../toolkit/user_file.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { geteuid } from "../../ffi/fd.ts";
 import { processCpuMs } from "../../ffi/libc.ts";
@@ -144,6 +145,8 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
     }
   };
 
+  // The summary's file is checked before anything is recorded, and written at the end.
+  using output = flags.output === undefined ? null : UserOutput.open(flags.output);
   using instance = openInstance(flags.bufferKb);
   const startedAt = new Date();
   const start = performance.now();
@@ -185,16 +188,12 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
   const report = flags.json
     ? JSON.stringify(doc, null, flags.events && flags.output === undefined ? undefined : 2) + "\n"
     : renderSummary(info, summary);
-  if (flags.output === undefined) {
+  if (output === null) {
     context.stdout.write(report);
   } else {
-    try {
-      Deno.writeTextFileSync(flags.output, report);
-    } catch (error) {
-      throw new CliError(`Cannot write ${flags.output}: ${(error as Error).message}`, { cause: error });
-    }
+    output.write(report);
     context.stderr.write(
-      `Trace summary written to ${flags.output}: ${summary.events} events, ${summary.timelines.length} timeline(s)\n`,
+      `Trace summary written to ${output.path}: ${summary.events} events, ${summary.timelines.length} timeline(s)\n`,
     );
   }
   return { doc, cpuMs };

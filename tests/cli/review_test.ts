@@ -144,6 +144,15 @@ Deno.test("#4 stat --input /dev/zero, /dev/urandom, --compare /dev/zero and huge
   }
 });
 
+Deno.test("#5 map --size 4K --write /dev/zero does not read the device to its end", async () => {
+  const result = await runWithin(CLI_PATH, ["map", "--size", "4K", "--write", "/dev/zero"], 10_000);
+  assertEquals(result.killed, false, "map --write /dev/zero had to be killed");
+  assertOk(result.ms < 2000, `took ${result.ms.toFixed(0)} ms`);
+  // No heap on a host: the buffer cannot be made; with one, 4096 bytes are read (tests/kernel/buffers_test.ts).
+  assertEquals(result.stdout, "");
+  oneErrorLine(result.stderr);
+});
+
 Deno.test("#8 dmabuf --help > /dev/full: Cannot write to stdout, one line, exit 1", async () => {
   const result = await shWithin(`exec "$D" --help > /dev/full`, 20_000);
   assertEquals(result.code, 1);
@@ -162,4 +171,50 @@ Deno.test("#9 stat > /dev/full and heaps --json > /dev/full: the same line, no i
       "dmabuf: Cannot write to stdout: ENOSPC (No space left on device)",
     );
   }
+});
+
+Deno.test("#10 smoke --heap-dir FILE and --output DIR are refused before the run, in one wording", async () => {
+  const heapDir = await runCli(["smoke", "--heap-dir", "/etc/hostname"]);
+  assertEquals([heapDir.code, heapDir.stdout], [1, ""]);
+  assertEquals(
+    oneErrorLine(heapDir.stderr),
+    "dmabuf: Cannot read the directory /etc/hostname (--heap-dir): ENOTDIR (Not a directory)",
+  );
+  const output = await runCli(["smoke", "--output", "/tmp"]);
+  assertEquals([output.code, output.stdout], [1, ""]);
+  assertEquals(oneErrorLine(output.stderr), "dmabuf: Cannot write /tmp: EISDIR (Is a directory)");
+});
+
+Deno.test("#10 smoke --output to a file an unprivileged user may not write is refused before the run", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-" });
+  try {
+    Deno.chmodSync(dir, 0o700);
+    const result = await runWithin(
+      "setpriv",
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        CLI_PATH,
+        "smoke",
+        "--output",
+        `${dir}/report.txt`,
+      ],
+      30_000,
+      { HOME: "/", DENO_DIR: "/dev/null/deno" },
+    );
+    assertEquals([result.code, result.stdout], [1, ""]);
+    assertEquals(
+      oneErrorLine(result.stderr),
+      `dmabuf: Cannot write ${dir}/report.txt: EACCES (Permission denied)`,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("#14 map --fd 0 --fill zero --out FILE: --out goes with --read", async () => {
+  const { code, stderr } = await runCli(["map", "--fd", "0", "--fill", "zero", "--out", "/tmp/x"]);
+  assertEquals(code, 2);
+  assertEquals(oneErrorLine(stderr), "dmabuf: --out goes with --read");
 });

@@ -343,3 +343,25 @@ hwTest({
     assertEquals(JSON.parse(edge.stdout)[0].name, "x".repeat(31));
   },
 });
+
+hwTest({
+  name: "map --write from a device reads only what fits from --offset (/dev/zero to the end of the buffer)",
+  needs: [needs.systemHeap],
+  fn: async () => {
+    for (const [offset, written] of [["0", 65536], ["4K", 61440]] as const) {
+      const { code, stdout, stderr } = await runCli([
+        "map",
+        "--size",
+        "64K",
+        "--offset",
+        offset,
+        "--write",
+        "/dev/zero",
+        "--json",
+      ]);
+      assertEquals(code, 0, stderr);
+      const report = JSON.parse(stdout);
+      assertEquals([report.action, report.length, report.from], ["write", written, "/dev/zero"]);
+    }
+  },
+});
