@@ -116,6 +116,36 @@ Deno.test("#1 stat --input FILE --watch 100ms | head -n 3 ends within a second o
   }
 });
 
+Deno.test("#2 stat --name '*a*a*...*b' against a name of 31 a's takes milliseconds, not seconds", async () => {
+  const path = savedDocument([{ ...BUFFER, name: "a".repeat(31) }]);
+  try {
+    const start = performance.now();
+    const { code, stdout } = await runCli([
+      "stat",
+      "--input",
+      path,
+      "--name",
+      `${"*a".repeat(16)}*b`,
+      "--json",
+    ]);
+    const ms = performance.now() - start;
+    assertEquals([code, JSON.parse(stdout).buffers], [0, []]);
+    assertOk(ms < 500, `the glob took ${ms.toFixed(0)} ms`);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("#3 stat --name with 130,000 characters (or 60,000 ?) is a usage error: name pattern too long", async () => {
+  for (const glob of ["a".repeat(130_000), "?".repeat(60_000)]) {
+    const { code, stdout, stderr } = await runCli(["stat", "--input", V6_1, "--name", glob]);
+    assertEquals([code, stdout], [2, ""]);
+    const line = oneErrorLine(stderr);
+    assertIncludes(line, "name pattern too long");
+    assertOk(line.length < 300, `the message echoes the pattern: ${line.length} characters`);
+  }
+});
+
 Deno.test("#4 stat --input /dev/zero, /dev/urandom, --compare /dev/zero and huge files end at once with one line", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-" });
   try {

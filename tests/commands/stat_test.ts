@@ -130,6 +130,12 @@ Deno.test("stat --name '[z-a]' (a glob that makes no matcher) is a usage error n
     );
     assert.doesNotMatch(stderr, /internal error/);
   }
+  const open = await runCli(["stat", "--input", fixture("v6_1"), "--name", "["]);
+  assert.equal(open.code, 2);
+  assert.equal(
+    open.stderr,
+    'dmabuf: --name: Invalid name pattern "[": [ without a closing ] (a literal [ is [[])\n',
+  );
 });
 
 Deno.test("stat table stays aligned with long names, TABs and newlines in names", async () => {
