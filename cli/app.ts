@@ -44,7 +44,9 @@ const routes = buildRouteMap({
       "Sizes: 4096, 4K, 4KiB, 1M, 1MiB, 1G, 0x1000. Durations: 500ms, 2s, 1m.",
       "",
       "Exit status: 0 success, 1 runtime or kernel failure, 2 usage error, 124 timeout (fence-wait),",
-      "130 interrupted (SIGINT), 143 terminated (SIGTERM); alloc/fence --exec exit with the child's status.",
+      "130 interrupted (SIGINT), 141 stdout's reader gone (fence-wait), 143 terminated (SIGTERM);",
+      "alloc/fence --exec exit with the child's status. A command that waits or repeats ends once stdout's",
+      "reader is gone (dmabuf stat --watch | head), as vmstat does.",
     ].join("\n"),
   },
 });

@@ -6,9 +6,9 @@
 
 import { run } from "@stricli/core";
 import { app } from "./app.ts";
-import { makeContext } from "../commands/toolkit/context.ts";
+import { type InterruptOptions, makeContext } from "../commands/toolkit/context.ts";
 import { ExitCode } from "../commands/toolkit/errors.ts";
-import { type Io, processIo } from "../commands/toolkit/output.ts";
+import { type Io, processIo } from "../commands/toolkit/streams.ts";
 import { noteVerbose } from "./verbose.ts";
 
 /** stricli's own exit codes for scanner and routing failures, which the user sees as usage errors. */
@@ -33,7 +33,8 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
   noteVerbose(args);
   const controller = new AbortController();
   const listeners: [Deno.Signal, () => void][] = [];
-  const interrupt = (): AbortSignal => {
+  let watch: Disposable | undefined;
+  const interrupt = (options: InterruptOptions = {}): AbortSignal => {
     if (listeners.length === 0) {
       for (const name of STOP_SIGNALS) {
         const listener = () => controller.abort(name);
@@ -41,7 +42,9 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
         listeners.push([name, listener]);
       }
     }
-    return controller.signal;
+    if (options.stdout === false) return controller.signal;
+    watch ??= io.stdout.watchClosed();
+    return AbortSignal.any([controller.signal, io.stdout.closed]);
   };
   const context = makeContext(io, interrupt);
   const process: {
@@ -73,6 +76,7 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
     await run(app, args, { ...context, process });
   } finally {
     for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    watch?.[Symbol.dispose]();
   }
   return exitStatus(process.exitCode);
 }

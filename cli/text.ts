@@ -61,4 +61,7 @@ export const text: ApplicationText = {
   commandErrorResult: (err) => formatError(err, verboseRequested()),
   exceptionWhileLoadingCommandFunction: (exc) => formatError(exc, verboseRequested()),
   exceptionWhileLoadingCommandContext: (exc) => formatError(exc, verboseRequested()),
+  // --help and --version are stricli's integration flags: a failure writing them (stdout on a full disk) is
+  // reported like any command's.
+  exceptionWhileRunningIntegrationFlag: ({ exception }) => formatError(exception, verboseRequested()),
 };

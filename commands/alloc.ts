@@ -5,7 +5,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import type { DmaBuf } from "../ffi/dma_buf.ts";
 import { formatPattern, type Pattern } from "../ffi/pattern.ts";
 import { allocateBuffers } from "./buffer_select.ts";

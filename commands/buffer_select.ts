@@ -24,7 +24,7 @@ import { type Fd, isOpenFd } from "../ffi/fd.ts";
 import { getFdOf } from "../ffi/pidfd.ts";
 import { allocUdmabuf, udmabufLimit } from "../ffi/udmabuf.ts";
 import { pageAlign } from "../ffi/page_size.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import { explainHeapError } from "./heap_errors.ts";
 import { explainPidError } from "./pid_errors.ts";
 import type { BufferSelectFlags } from "./toolkit/flags.ts";

@@ -8,7 +8,9 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError, interruptedExitCode, TimeoutError, UsageError } from "./toolkit/errors.ts";
-import { formatDuration, type Output } from "./toolkit/output.ts";
+import type { Output } from "./toolkit/output.ts";
+import { formatDuration } from "./toolkit/units.ts";
+import { STDOUT_CLOSED } from "./toolkit/streams.ts";
 import { DEADLINE_KERNEL, DeadlineUnsupportedError, setDeadlineIn } from "../ffi/deadline.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { PollEvents } from "../ffi/fd.ts";
@@ -240,9 +242,12 @@ function report(out: Output, report: Report): void {
       throw new CliError(`${label} signalled with error ${fenceStatusText(state!.status)}`);
     case "timeout":
       throw new TimeoutError(`Timed out after ${waited} waiting on ${label}`);
-    case "interrupted":
-      throw new CliError(`Interrupted after ${waited} waiting on ${label}`, {
-        exitCode: interruptedExitCode(report.signal.reason),
+    case "interrupted": {
+      const reason = report.signal.reason;
+      const what = reason === STDOUT_CLOSED ? "Stopped (stdout was closed)" : "Interrupted";
+      throw new CliError(`${what} after ${waited} waiting on ${label}`, {
+        exitCode: interruptedExitCode(reason),
       });
+    }
   }
 }

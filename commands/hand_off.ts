@@ -26,7 +26,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError, Exit, ExitCode, UsageError } from "./toolkit/errors.ts";
-import { formatDuration } from "./toolkit/output.ts";
+import { formatDuration } from "./toolkit/units.ts";
 import { sleep } from "./toolkit/timer.ts";
 import { type HandOffFlags, HOLD_FOREVER } from "./toolkit/flags.ts";
 

@@ -5,9 +5,9 @@
  */
 
 import { CliError } from "./toolkit/errors.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import { SyscallError } from "../ffi/errno.ts";
-import { geteuid, readTextFile, stat } from "../ffi/fd.ts";
+import { geteuid, readProcSysFile, stat } from "../ffi/fd.ts";
 import { HEAP_DIR, listHeaps, UDMABUF_HEAP, UDMABUF_PATH } from "../ffi/dma_heap.ts";
 import { parseMeminfo } from "../ffi/text/meminfo.ts";
 import { HEAP_KERNEL_OPTIONS } from "./heaps.ts";
@@ -25,7 +25,7 @@ export interface MemoryLeft {
 /** Reads MemAvailable, CmaFree and CmaTotal; all null when /proc/meminfo is unreadable. */
 export function memoryLeft(path = "/proc/meminfo"): MemoryLeft {
   try {
-    const fields = parseMeminfo(readTextFile(path));
+    const fields = parseMeminfo(readProcSysFile(path));
     return {
       memAvailable: fields.get("MemAvailable") ?? null,
       cmaFree: fields.get("CmaFree") ?? null,

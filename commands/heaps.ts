@@ -4,7 +4,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import {
   CMA_ALIAS,
   cmaAreaNames,
@@ -14,7 +14,7 @@ import {
   resolveHeapName,
   sameCmaArea,
 } from "../ffi/dma_heap.ts";
-import { readTextFile } from "../ffi/fd.ts";
+import { readProcSysFile } from "../ffi/fd.ts";
 import { parseMeminfo } from "../ffi/text/meminfo.ts";
 
 /** Flags of `dmabuf heaps`. */
@@ -32,7 +32,7 @@ export interface CmaInfo {
 export function readCmaInfo(path = "/proc/meminfo"): CmaInfo | null {
   let fields: Map<string, number>;
   try {
-    fields = parseMeminfo(readTextFile(path));
+    fields = parseMeminfo(readProcSysFile(path));
   } catch {
     return null;
   }

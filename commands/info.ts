@@ -7,9 +7,9 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { CliError } from "./toolkit/errors.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import { SyscallError } from "../ffi/errno.ts";
-import { OpenFlags, readLink, readTextFile, stat } from "../ffi/fd.ts";
+import { OpenFlags, readLink, readProcSysFile, stat } from "../ffi/fd.ts";
 import { type DmaBufFdRef, fdRefOf, type ProcessDmaBufs, scanProcess } from "../ffi/procfs.ts";
 import { isDmaBufFdinfo, parseFdinfo } from "../ffi/text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "../ffi/text/maps.ts";
@@ -70,8 +70,8 @@ export function describeFdOf(pid: number, fd: number): FdInfo {
   let info;
   let maps: DmaBufMapping[];
   try {
-    info = parseFdinfo(readTextFile(`${dir}/fdinfo/${fd}`));
-    maps = parseDmaBufMaps(readTextFile(`${dir}/maps`));
+    info = parseFdinfo(readProcSysFile(`${dir}/fdinfo/${fd}`));
+    maps = parseDmaBufMaps(readProcSysFile(`${dir}/maps`));
   } catch (error) {
     throw explainPidError(error, "procfs", { pid, fd });
   }

@@ -5,8 +5,9 @@
  */
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
-import { CliError, Exit, UsageError } from "./toolkit/errors.ts";
-import { formatBytes } from "./toolkit/output.ts";
+import { CliError, Exit, shown, UsageError } from "./toolkit/errors.ts";
+import { UserInput, UserOutput } from "./toolkit/user_file.ts";
+import { formatBytes } from "./toolkit/units.ts";
 import type { Access, DmaBuf } from "../ffi/dma_buf.ts";
 import { formatPattern, type Pattern } from "../ffi/pattern.ts";
 import { selectBuffer } from "./buffer_select.ts";
@@ -49,7 +50,7 @@ export type MapAction = "read" | "write" | "fill" | "verify";
  */
 export function mapAction(flags: MapFlags): MapAction {
   const asked: MapAction[] = [];
-  if (flags.read || flags.out !== undefined) asked.push("read");
+  if (flags.read) asked.push("read");
   if (flags.write !== undefined) asked.push("write");
   if (flags.fill !== undefined) asked.push("fill");
   if (flags.verify !== undefined) asked.push("verify");
@@ -58,7 +59,9 @@ export function mapAction(flags: MapFlags): MapAction {
       `Choose one of --read, --write, --fill, --verify: got ${asked.map((a) => `--${a}`).join(", ")}`,
     );
   }
-  return asked[0] ?? "read";
+  const action = asked[0] ?? "read";
+  if (action !== "read" && flags.out !== undefined) throw new UsageError("--out goes with --read");
+  return action;
 }
 
 /** A byte range of a buffer. */
@@ -136,39 +139,46 @@ function bracket<T>(buffer: DmaBuf, access: Access, body: () => T): T {
   return body();
 }
 
-function readInput(path: string): Uint8Array {
-  try {
-    return Deno.readFileSync(path);
-  } catch (error) {
-    throw new CliError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
-  }
+/**
+ * The bytes `--write` copies to `offset` of a buffer of `size` bytes: a regular file whole (one larger than
+ * the room from `offset` is a range error, as its size says before it is read); a device or a pipe as far as
+ * it goes or until the buffer is full (`--write /dev/urandom` fills the rest of the buffer).
+ * @throws {UsageError} an empty input, an offset outside the buffer, a file that does not fit
+ */
+function bytesToWrite(input: UserInput, size: number, offset: number): Uint8Array {
+  const room = resolveRange(size, { offset }).length;
+  if (input.size !== null) resolveRange(size, { offset, length: Math.max(input.size, 1) });
+  const bytes = input.readAtMost(input.size ?? room);
+  if (bytes.length === 0) throw new UsageError(`Nothing to write: ${shown(input.path)} is empty`);
+  return bytes;
 }
 
 /** Maps the selected buffer and performs the action on the range. */
 export function map(this: DmabufContext, flags: MapFlags): void {
   const image = imageRequest(flags);
   if (image !== undefined) {
+    // The PNG's path is checked before any buffer is touched; it is written once the frame is read.
+    using output = UserOutput.open(image.path);
     using buffer = selectBuffer(flags);
-    return reportImage(this.output(flags), writeImage(dmaBufSource(buffer, { sync: !flags.noSync }), image));
+    const source = dmaBufSource(buffer, { sync: !flags.noSync });
+    return reportImage(this.output(flags), writeImage(source, image, output));
   }
   const action = mapAction(flags);
-  if (action !== "read" && flags.out !== undefined) throw new UsageError("--out goes with --read");
-  const input = flags.write === undefined ? null : readInput(flags.write);
-  if (input !== null && flags.length !== undefined) {
+  if (flags.write !== undefined && flags.length !== undefined) {
     throw new UsageError("--length does not go with --write: the file's length is written");
   }
-  if (input !== null && input.length === 0) throw new UsageError(`Nothing to write: ${flags.write} is empty`);
+  // The files are checked before the buffer is selected; --write's is read once the room in it is known.
+  using input = flags.write === undefined ? null : UserInput.open(flags.write);
+  if (input?.size === 0) throw new UsageError(`Nothing to write: ${shown(input.path)} is empty`);
+  using output = flags.out === undefined ? null : UserOutput.open(flags.out);
   const out = this.output(flags);
   using buffer = selectBuffer(flags);
   const size = buffer.size();
-  const capped = action === "read" && flags.out === undefined && flags.length === undefined;
+  const data = input === null ? null : bytesToWrite(input, size, flags.offset ?? 0);
+  const capped = action === "read" && output === null && flags.length === undefined;
   const range = resolveRange(size, {
     ...(flags.offset === undefined ? {} : { offset: flags.offset }),
-    ...(input !== null
-      ? { length: input.length }
-      : flags.length === undefined
-      ? {}
-      : { length: flags.length }),
+    ...(data !== null ? { length: data.length } : flags.length === undefined ? {} : { length: flags.length }),
     ...(capped ? { limit: HEXDUMP_DEFAULT_LIMIT } : {}),
   });
   const access = accessOf(action);
@@ -178,8 +188,8 @@ export function map(this: DmabufContext, flags: MapFlags): void {
   switch (action) {
     case "read": {
       const bytes = run(() => mapping.read(range.offset, range.length));
-      if (flags.out !== undefined) {
-        Deno.writeFileSync(flags.out, bytes);
+      if (output !== null) {
+        output.write(bytes);
         if (out.json) out.data({ action, ...common, out: flags.out });
         else {out.note(
             `dmabuf: wrote ${formatBytes(bytes.length)} from offset ${range.offset} to ${flags.out}`,
@@ -201,7 +211,7 @@ export function map(this: DmabufContext, flags: MapFlags): void {
       return;
     }
     case "write": {
-      run(() => mapping.write(range.offset, input!));
+      run(() => mapping.write(range.offset, data!));
       if (out.json) out.data({ action, ...common, from: flags.write });
       else out.line(`wrote ${range.length} bytes from ${flags.write} at offset ${range.offset}`);
       return;

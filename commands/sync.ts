@@ -6,7 +6,7 @@
 
 import type { CommonFlags, DmabufContext } from "./toolkit/context.ts";
 import { UsageError } from "./toolkit/errors.ts";
-import { formatDuration } from "./toolkit/output.ts";
+import { formatDuration } from "./toolkit/units.ts";
 import { type Access, accessFlags } from "../ffi/dma_buf.ts";
 import { DmaBufSyncFlags } from "../ffi/ioctl.ts";
 import { selectBuffer } from "./buffer_select.ts";

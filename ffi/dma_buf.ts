@@ -5,7 +5,7 @@
  */
 
 import { SyscallError } from "./errno.ts";
-import { checkedFd, dupCloexec, Fd, fstat, lseek, readLink, readTextFile, Whence } from "./fd.ts";
+import { checkedFd, dupCloexec, Fd, fstat, lseek, readLink, readProcSysFile, Whence } from "./fd.ts";
 import { DmaBufSyncFlags } from "./ioctl.ts";
 import { cString } from "./libc.ts";
 import { type MapOptions, Mapping } from "./mapping.ts";
@@ -123,7 +123,7 @@ export class DmaBuf implements Disposable {
 
   /** This process's `/proc/self/fdinfo/<fd>` of the buffer: size, count, exporter, name. */
   fdinfo(): Fdinfo {
-    return parseFdinfo(readTextFile(`/proc/self/fdinfo/${this.fd}`));
+    return parseFdinfo(readProcSysFile(`/proc/self/fdinfo/${this.fd}`));
   }
 
   /**

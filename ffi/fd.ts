@@ -142,10 +142,13 @@ export function openPath(path: string, options: OpenOptions = {}): Fd {
 }
 
 /**
- * Reads the whole of a (small, virtual) file such as `/proc/self/fdinfo/3` through libc.
+ * Reads the whole of a file the kernel makes up as it is read, under /proc or /sys (debugfs and tracefs
+ * included): `/proc/self/fdinfo/3`, `/proc/meminfo`, bufinfo. Through libc, which Deno's permission checks do
+ * not cover, and to EOF, as such files report size 0. Not for a user's file: that has a size cap, a type
+ * check and one-line errors (`commands/toolkit/user_file.ts`).
  * @throws {SyscallError}
  */
-export function readTextFile(path: string): string {
+export function readProcSysFile(path: string): string {
   using file = openPath(path);
   const chunks: Uint8Array[] = [];
   const chunk = new Uint8Array(65536);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Fd, readTextFile } from "./fd.ts";
+import { Fd, readProcSysFile } from "./fd.ts";
 import { check, libc } from "./libc.ts";
 
 /** `__NR_pidfd_open`: the same number on x86_64 and on the asm-generic table arm64 and riscv use. */
@@ -54,7 +54,7 @@ export function getFdOf(remote: RemoteFd): Fd {
  */
 export function ptraceScope(path = PTRACE_SCOPE_PATH): number | null {
   try {
-    const value = Number(readTextFile(path).trim());
+    const value = Number(readProcSysFile(path).trim());
     return Number.isInteger(value) ? value : null;
   } catch {
     return null;

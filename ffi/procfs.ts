@@ -15,7 +15,7 @@
  */
 
 import { Errno, type ErrnoName, SyscallError } from "./errno.ts";
-import { OpenFlags, readLink, readTextFile, stat } from "./fd.ts";
+import { OpenFlags, readLink, readProcSysFile, stat } from "./fd.ts";
 import { type Fdinfo, isDmaBufFdinfo, parseFdinfo } from "./text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "./text/maps.ts";
 
@@ -91,7 +91,7 @@ function isGone(error: unknown): boolean {
 /** The text of `/proc/self/mounts`, or null when it cannot be read (no /proc in this mount namespace). */
 export function readMounts(): string | null {
   try {
-    return readTextFile("/proc/self/mounts");
+    return readProcSysFile("/proc/self/mounts");
   } catch {
     return null;
   }
@@ -122,7 +122,7 @@ function readFdRef(dir: string, fd: number): DmaBufFdRef | null {
     if (isGone(error)) return null;
     // Fall through: the fdinfo read below reports the real problem or succeeds.
   }
-  const info = parseFdinfo(readTextFile(`${dir}/fdinfo/${fd}`));
+  const info = parseFdinfo(readProcSysFile(`${dir}/fdinfo/${fd}`));
   if (!isDmaBufFdinfo(info)) return null;
   return fdRefOf(fd, info, info.ino ?? Number(stat(`${dir}/fd/${fd}`).ino));
 }
@@ -157,10 +157,10 @@ export function scanProcess(pid: number, options: ScanOptions = {}): ProcessDmaB
       if (!isGone(error)) throw error; // the fd was closed since the listing
     }
   }
-  const maps = parseDmaBufMaps(readTextFile(`${dir}/maps`));
+  const maps = parseDmaBufMaps(readProcSysFile(`${dir}/maps`));
   let comm: string | null = null;
   try {
-    comm = readTextFile(`${dir}/comm`).replace(/\n$/, "");
+    comm = readProcSysFile(`${dir}/comm`).replace(/\n$/, "");
   } catch {
     // comm is world-readable; if even that fails the process is exiting: keep what was read.
   }

@@ -6,7 +6,7 @@
  */
 
 import { SyscallError } from "./errno.ts";
-import { readTextFile } from "./fd.ts";
+import { readProcSysFile } from "./fd.ts";
 import { listDir } from "./procfs.ts";
 
 /** Where the per-buffer directories are. */
@@ -28,8 +28,8 @@ export interface SysfsBuffer {
  */
 export function readSysfsBuffer(inode: number, dir: string = SYSFS_BUFFERS_DIR): SysfsBuffer | null {
   try {
-    const size = Number(readTextFile(`${dir}/${inode}/size`).trim());
-    const exporter = readTextFile(`${dir}/${inode}/exporter_name`).replace(/\n$/, "");
+    const size = Number(readProcSysFile(`${dir}/${inode}/size`).trim());
+    const exporter = readProcSysFile(`${dir}/${inode}/exporter_name`).replace(/\n$/, "");
     return { inode, size, exporter };
   } catch (error) {
     if (error instanceof SyscallError && error.is("ENOENT")) return null;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { readTextFile } from "./fd.ts";
+import { readProcSysFile } from "./fd.ts";
 
 /** Where the kernel shows its taint mask. */
 export const TAINTED_PATH = "/proc/sys/kernel/tainted";
@@ -59,7 +59,7 @@ export const TAINT_SOFTLOCKUP_BIT = 14;
 /** The kernel's taint mask; null when it cannot be read (no /proc, or CONFIG_PROC_SYSCTL off). */
 export function readTaint(path = TAINTED_PATH): number | null {
   try {
-    const value = Number(readTextFile(path).trim());
+    const value = Number(readProcSysFile(path).trim());
     return Number.isSafeInteger(value) && value >= 0 ? value : null;
   } catch {
     return null;

@@ -19,7 +19,7 @@
  */
 
 import { Errno, SyscallError } from "./errno.ts";
-import { Fd, OpenFlags, openPath, readTextFile, stat } from "./fd.ts";
+import { Fd, OpenFlags, openPath, readProcSysFile, stat } from "./fd.ts";
 import { check, cString, errno, libc } from "./libc.ts";
 import { type MountEntry, parseMounts } from "./text/mounts.ts";
 
@@ -74,7 +74,7 @@ function exists(path: string): boolean {
  * @throws {TracefsUnavailableError} naming the mount command and the kernel option
  * @throws {SyscallError} EACCES when not allowed to look (tracefs and debugfs are root-only)
  */
-export function findTracefs(mountsText: string = readTextFile("/proc/self/mounts")): string {
+export function findTracefs(mountsText: string = readProcSysFile("/proc/self/mounts")): string {
   for (const point of tracefsMounts(parseMounts(mountsText))) {
     if (exists(`${point}/instances`)) return point;
   }
@@ -229,7 +229,7 @@ export class TraceInstance implements Disposable {
       }
       let clock = "local";
       try {
-        const clocks = readTextFile(`${path}/trace_clock`);
+        const clocks = readProcSysFile(`${path}/trace_clock`);
         if (/(^|\s)\[?mono\]?(\s|$)/.test(clocks)) {
           writeControl(`${path}/trace_clock`, "mono");
           clock = "mono";

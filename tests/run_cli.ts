@@ -7,7 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { main } from "../cli/main.ts";
-import type { Io } from "../commands/toolkit/output.ts";
+import { type Io, STDOUT_CLOSED } from "../commands/toolkit/streams.ts";
 
 /** What a CLI run produced. */
 export interface CliResult {
@@ -35,6 +35,8 @@ export interface CapturedIo {
   stdout(): string;
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** Acts as stdout's reader going away (a closed pipe): later writes are dropped, `closed` aborts. */
+  closeStdout(): void;
 }
 
 /** Options of {@link captureIo}. */
@@ -47,10 +49,14 @@ export interface CaptureOptions extends RunOptions {
 export function captureIo(options: CaptureOptions = {}): CapturedIo {
   let stdout = "";
   let stderr = "";
+  const closed = new AbortController();
   const io: Io = {
     stdout: {
       isTerminal: options.terminal ?? false,
+      closed: closed.signal,
+      watchClosed: () => ({ [Symbol.dispose]: () => {} }),
       write: (text) => {
+        if (closed.signal.aborted) return;
         stdout += text;
         options.onStdout?.(text);
       },
@@ -58,7 +64,8 @@ export function captureIo(options: CaptureOptions = {}): CapturedIo {
     stderr: { isTerminal: false, write: (text) => void (stderr += text) },
     env: (name) => options.env?.[name] ?? Deno.env.get(name),
   };
-  return { io, stdout: () => stdout, stderr: () => stderr };
+  const closeStdout = () => closed.abort(STDOUT_CLOSED);
+  return { io, stdout: () => stdout, stderr: () => stderr, closeStdout };
 }
 
 /** Runs `dmabuf <args>` in this process with captured stdout and stderr. */

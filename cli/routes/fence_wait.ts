@@ -84,7 +84,7 @@ export const fenceWaitCommand = buildCommand<FenceWaitFlags, [], DmabufContext>(
       "",
       "Exit status: 0 signalled without error (or the dma-buf is idle); 1 signalled with an error status (e.g.",
       "-ENOENT, printed) or a failure (fd not open, not a sync_file); 124 timeout; 130 interrupted (SIGINT), 143",
-      "(SIGTERM); 2 usage error.",
+      "(SIGTERM), 141 stdout's reader gone (a broken pipe); 2 usage error.",
     ].join("\n"),
   },
 });

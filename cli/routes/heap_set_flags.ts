@@ -1,4 +1,4 @@
-import { parseHeapName } from "../../commands/toolkit/parse.ts";
+import { parseHeapName, parsePath } from "../../commands/toolkit/parse.ts";
 
 /** The heap selection of commands that run over every heap (smoke, bench): `--heap NAME...`, `--heap-dir DIR`. */
 export const heapSetFlags = {
@@ -12,7 +12,7 @@ export const heapSetFlags = {
   },
   heapDir: {
     kind: "parsed",
-    parse: String,
+    parse: parsePath,
     optional: true,
     placeholder: "DIR",
     brief:

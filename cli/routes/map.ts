@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseOffset, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
+import { parseOffset, parsePath, parsePattern, parseSize } from "../../commands/toolkit/parse.ts";
 import type { MapFlags } from "../../commands/map.ts";
 import { bufferSelectFlags } from "../../commands/toolkit/flags.ts";
 import { imageFlags, imageHelpLines } from "../../commands/image/flags.ts";
@@ -35,17 +35,18 @@ export const mapCommand = buildCommand<MapFlags, [], DmabufContext>({
       },
       out: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
         brief: "With --read: write the raw bytes of the range to FILE",
       },
       write: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
-        brief: "Copy FILE's bytes into the buffer at --offset (mapped writable, SYNC write bracket)",
+        brief:
+          "Copy FILE's bytes into the buffer at --offset (a device or pipe: as far as the buffer goes; SYNC write bracket)",
       },
       fill: {
         kind: "parsed",

@@ -3,6 +3,7 @@ import { heapSetFlags } from "./heap_set_flags.ts";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
 import type { SmokeFlags } from "../../commands/smoke/mod.ts";
 import { REPORT_FORMATS } from "../../commands/toolkit/flags.ts";
+import { parsePath } from "../../commands/toolkit/parse.ts";
 
 /** `dmabuf smoke`: the board bring-up battery. */
 export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
@@ -20,7 +21,7 @@ export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
       },
       output: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
         brief: "Write the report to FILE instead of stdout (a summary line goes to stderr)",
@@ -53,7 +54,10 @@ export const smokeCommand = buildCommand<SmokeFlags, [], DmabufContext>({
       "  dmabuf smoke --format ktap > smoke.ktap && python3 linux/tools/testing/kunit/kunit.py parse smoke.ktap",
       "  dmabuf smoke --format lava",
       "",
-      "Exit status: 0 when no check failed (skips allowed); 1 when any check failed; 2 on a usage error.",
+      "--heap-dir and --output are checked before the battery runs.",
+      "",
+      "Exit status: 0 when no check failed (skips allowed); 1 when any check failed or --heap-dir/--output",
+      "cannot be used; 2 on a usage error.",
     ].join("\n"),
   },
 });

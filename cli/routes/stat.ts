@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseCount, parseDuration, parseSize } from "../../commands/toolkit/parse.ts";
+import { parseCount, parseDuration, parsePath, parseSize } from "../../commands/toolkit/parse.ts";
 import type { StatFlags } from "../../commands/stat/mod.ts";
 import { DEFAULT_WATCH_MS } from "../../commands/toolkit/flags.ts";
 import { parseGlob } from "../../commands/toolkit/glob.ts";
@@ -29,7 +29,7 @@ export const statCommand = buildCommand<StatFlags, [], DmabufContext>({
       },
       input: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
         brief:
@@ -85,7 +85,7 @@ export const statCommand = buildCommand<StatFlags, [], DmabufContext>({
       },
       compare: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
         brief: "Show buffers added and freed since FILE (a saved stat --json or a bufinfo)",

@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseDuration, parsePid } from "../../commands/toolkit/parse.ts";
+import { parseDuration, parsePath, parsePid } from "../../commands/toolkit/parse.ts";
 import type { TraceCommandFlags } from "../../commands/trace/mod.ts";
 
 /** `dmabuf trace`: the fence lifecycle from the kernel's tracepoints, summarised per timeline. */
@@ -45,7 +45,7 @@ export const traceCommand = buildCommand<TraceCommandFlags, [], DmabufContext>({
       },
       output: {
         kind: "parsed",
-        parse: String,
+        parse: parsePath,
         optional: true,
         placeholder: "FILE",
         brief: "Write the summary to FILE (a one-line note goes to stderr)",
@@ -69,7 +69,7 @@ export const traceCommand = buildCommand<TraceCommandFlags, [], DmabufContext>({
       "context, fences, signalled, unsignalled, signalledWithError, latencyMs {p50, p99, max, count},",
       "emitLatencyMs, waits {count, totalMs, maxMs, pending, by [{pid, comm, count, totalMs, maxMs}]},",
       "callbacks {count, by}, pids}], syncTimelines, dmaBuf, tracefs, instance, clock, enabled, filter,",
-      "stoppedBy (duration|SIGINT|SIGTERM), readerCpuMs}. --events --json is JSON Lines: one object per",
+      "stoppedBy (duration|SIGINT|SIGTERM|EPIPE), readerCpuMs}. --events --json is JSON Lines: one object per",
       "event, then the summary document on one line.",
       "",
       "Needs root and tracefs (CONFIG_FTRACE=y; mount it with: mount -t tracefs nodev /sys/kernel/tracing).",

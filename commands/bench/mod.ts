@@ -9,7 +9,8 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { CliError, Exit, ExitCode, UsageError } from "../toolkit/errors.ts";
-import { formatBytes } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
+import { checkDirectory } from "../toolkit/user_file.ts";
 import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { formatPattern, type Pattern } from "../../ffi/pattern.ts";
 import { pageAlign } from "../../ffi/page_size.ts";
@@ -100,6 +101,7 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
   const format = flags.json ? "json" : flags.format ?? "human";
   const out = this.output({ ...flags, json: format === "json" });
   const heapDir = flags.heapDir ?? HEAP_DIR;
+  if (flags.heapDir !== undefined) checkDirectory(flags.heapDir, "--heap-dir");
   const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
   if (targets.length === 0) {
     throw new CliError(`No heaps to measure: nothing in ${heapDir} and no /dev/udmabuf`);
@@ -164,9 +166,12 @@ export async function bench(this: DmabufContext, flags: BenchFlags): Promise<voi
       report.cases.push({ ...base, measurements: [], error: errorText(error) });
       continue;
     }
-    // A kernel without the ioctl (ENOTTY) has nothing to measure: the row is left out, and said why, once.
+    // A kernel without the ioctl has nothing to measure: the row is left out, and said why, once. ENOTTY from
+    // EXPORT_SYNC_FILE means that only on a real dma-buf, one DMA_BUF_IOCTL_SYNC worked on (not a device
+    // that is no heap at all, whose every ioctl answers ENOTTY).
     if (
-      deno.exportSyncFile.error === "ENOTTY" && !report.notMeasured.some((n) => n.name === "exportSyncFile")
+      deno.exportSyncFile.error === "ENOTTY" && deno.sync.error === null &&
+      !report.notMeasured.some((n) => n.name === "exportSyncFile")
     ) {
       report.notMeasured.push({ name: "exportSyncFile", reason: EXPORT_SYNC_FILE_MISSING });
     }

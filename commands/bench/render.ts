@@ -3,7 +3,7 @@
  * @module
  */
 
-import { formatBytes } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 
 import { type BenchReport, GOALS, type MeasurementResult, MEASUREMENTS, type Side } from "./model.ts";
 

@@ -6,7 +6,7 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { CliError, UsageError } from "../toolkit/errors.ts";
-import { formatDuration } from "../toolkit/output.ts";
+import { formatDuration } from "../toolkit/units.ts";
 import { DEADLINE_KERNEL, DeadlineUnsupportedError, setDeadline } from "../../ffi/deadline.ts";
 import { monotonicNowNs } from "../../ffi/sync_file.ts";
 import { openSyncFile, selectionLabel } from "./selection.ts";

@@ -5,7 +5,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
-import { formatDuration } from "../toolkit/output.ts";
+import { formatDuration } from "../toolkit/units.ts";
 import { DeadlineUnsupportedError, getSwSyncDeadline } from "../../ffi/deadline.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { SwSyncTimeline, SwSyncUnavailableError } from "../../ffi/sw_sync.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { formatDuration, type Output } from "../toolkit/output.ts";
+import type { Output } from "../toolkit/output.ts";
+import { formatDuration } from "../toolkit/units.ts";
 import {
   fenceError,
   type FenceState,

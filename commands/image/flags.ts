@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../toolkit/errors.ts";
+import { parsePath } from "../toolkit/parse.ts";
 import { findFormat, formatHelpLines, FrameError } from "./fourcc.ts";
 import type { YuvRange } from "./convert.ts";
 
@@ -51,7 +52,7 @@ export function parseFourcc(input: string): string {
 export const imageFlags = {
   image: {
     kind: "parsed",
-    parse: String,
+    parse: parsePath,
     optional: true,
     placeholder: "FILE",
     brief: "Write one frame as a PNG to FILE (needs --fourcc, --width, --height; SYNC READ bracket)",

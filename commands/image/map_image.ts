@@ -7,8 +7,10 @@
  * @module
  */
 
-import { CliError, UsageError } from "../toolkit/errors.ts";
-import { formatBytes, type Output } from "../toolkit/output.ts";
+import { UsageError } from "../toolkit/errors.ts";
+import { UserOutput } from "../toolkit/user_file.ts";
+import type { Output } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import { FrameError } from "./fourcc.ts";
 import type { YuvRange } from "./convert.ts";
 import { frameFits, frameToPng, requestLayout } from "./image.ts";
@@ -171,16 +173,14 @@ export function readImage(source: FrameSource, request: ImageRequest): ImageResu
 }
 
 /**
- * {@link readImage}, then writes the PNG to the request's path.
- * @throws {CliError} when the file cannot be written
+ * {@link readImage}, then writes the PNG to `output` (opened before the buffer was touched), or to the
+ * request's path opened here first.
+ * @throws {CliError} when the file cannot be written (one line with the errno)
  */
-export function writeImage(source: FrameSource, request: ImageRequest): ImageReport {
+export function writeImage(source: FrameSource, request: ImageRequest, output?: UserOutput): ImageReport {
+  using own = output === undefined ? UserOutput.open(request.path) : null;
   const { png, report } = readImage(source, request);
-  try {
-    Deno.writeFileSync(request.path, png);
-  } catch (error) {
-    throw new CliError(`Cannot write ${request.path}: ${(error as Error).message}`, { cause: error });
-  }
+  (output ?? own!).write(png);
   return report;
 }
 

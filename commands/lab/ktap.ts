@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { CheckResult, Report } from "../smoke/report_format.ts";
+import type { CheckResult, Report } from "./report.ts";
 import { checkPart, safeName, textLines, UniqueNames } from "./names.ts";
 import { kernelAtLeast } from "../../ffi/kernel_release.ts";
 

@@ -23,9 +23,9 @@
  * @module
  */
 
-import type { CheckResult, CheckStatus, Report } from "../smoke/report_format.ts";
+import type { CheckResult, CheckStatus, Report } from "./report.ts";
 import type { BenchReport, Side } from "../bench/model.ts";
-import { checkPart, safeName, textLines, UniqueNames } from "./names.ts";
+import { checkPart, safeName, sizeLabel, textLines, UniqueNames } from "./names.ts";
 
 /** `lava-test-case --result` values this tool uses. */
 export type LavaResult = CheckStatus;
@@ -106,17 +106,6 @@ export class LavaStream {
 export function renderLava(report: Report): string {
   const stream = new LavaStream();
   return report.results.map((r) => stream.result(r)).join("") + stream.end();
-}
-
-const KiB = 1024;
-const SIZE_UNITS = [["GiB", KiB ** 3], ["MiB", KiB ** 2], ["KiB", KiB]] as const;
-
-/** A size as an id part: `4KiB`, `16MiB`, or bytes (`1000B`) when no binary unit divides it. */
-export function sizeLabel(bytes: number): string {
-  for (const [unit, factor] of SIZE_UNITS) {
-    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
-  }
-  return `${bytes}B`;
 }
 
 /** Units of bench measurements in signals. */

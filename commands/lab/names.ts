@@ -1,7 +1,8 @@
 /**
  * Names that lab tools accept for tests: LAVA test case ids and test set names (letters, digits, `_`, `-`,
  * `.`; the server drops a set whose name URL-quoting would change), and KTAP test names (no `#`, no
- * spaces, so KernelCI's test paths stay one word per level).
+ * spaces, so KernelCI's test paths stay one word per level); the one label of a size in test case ids; free
+ * text kept to lines.
  * @module
  */
 
@@ -35,14 +36,35 @@ export function checkPart(id: string, group: string): string {
   return id.startsWith(`${group}/`) ? id.slice(group.length + 1) : id;
 }
 
+const KiB = 1024;
+const SIZE_UNITS = [["GiB", KiB ** 3], ["MiB", KiB ** 2], ["KiB", KiB]] as const;
+
 /**
- * Free text as lines that stay lines: split at newlines, other control characters as visible `\xNN`
- * escapes, tabs as spaces.
+ * A size as a test case id part: `4KiB`, `16MiB`, or bytes (`1000B`) when no binary unit divides it. Exact,
+ * so two sizes never share a label (`1.5 MiB` is `1536KiB`). The one label smoke's check ids and bench's LAVA
+ * case ids use.
  */
+export function sizeLabel(bytes: number): string {
+  for (const [unit, factor] of SIZE_UNITS) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/** A control character as people can read it in a line: a tab as a space, the others as `\xNN`. */
+function visible(c: string): string {
+  return c === "\t" ? " " : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
+
+/** Free text as lines that stay lines: split at newlines, other control characters made {@link visible}. */
 export function textLines(text: string): string[] {
-  return text.split(/\r?\n/).map((line) =>
-    // deno-lint-ignore no-control-regex
-    line.replace(/[\x00-\x1f\x7f]/g, (c) =>
-      c === "\t" ? " " : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
-  );
+  return text.split(/\r?\n/).map((line) => line.replace(CONTROL, visible));
+}
+
+/** Free text as one line: newlines as `\n`, other control characters made {@link visible}. */
+export function oneLine(text: string): string {
+  return text.replace(CONTROL, (c) => c === "\n" ? "\\n" : visible(c));
 }

@@ -7,12 +7,12 @@
  * @module
  */
 
-import { formatBytes } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import type { DmaBuf } from "../../ffi/dma_buf.ts";
 import { DmaHeap, HEAP_DIR, UDMABUF_PATH } from "../../ffi/dma_heap.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { addedTaint, describeTaint, readTaint, TAINTED_PATH } from "../../ffi/taint.ts";
-import { FileType, memfdCreate, OpenFlags, openPath, readLink, readTextFile, stat } from "../../ffi/fd.ts";
+import { FileType, memfdCreate, OpenFlags, openPath, readLink, readProcSysFile, stat } from "../../ffi/fd.ts";
 import { DmaBufSyncFlags } from "../../ffi/ioctl.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 import { SyncFile } from "../../ffi/sync_file.ts";
@@ -21,7 +21,8 @@ import { bufinfoPath, DEFAULT_DEBUGFS } from "../../ffi/text/mounts.ts";
 import { readMounts } from "../../ffi/procfs.ts";
 import { allocUdmabuf, createUdmabuf, sealedMemfd } from "../../ffi/udmabuf.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
-import type { Detail } from "./report_format.ts";
+import type { Detail } from "../lab/report.ts";
+import { sizeLabel } from "../lab/names.ts";
 import { type Check, CheckFailure, Skip } from "./runner.ts";
 import type { SmokeTarget } from "./targets.ts";
 
@@ -36,11 +37,6 @@ export const BATTERY_GROUP = "battery";
 
 /** The name smoke gives its buffers, before the pid and a counter are appended (fits `DMA_BUF_NAME_LEN`). */
 const NAME_PREFIX = "dmabuf-smoke";
-
-/** `4KiB`, `16MiB`: a size for check ids. */
-function sizeId(bytes: number): string {
-  return formatBytes(bytes).replace(" ", "");
-}
 
 /** Asserts that `call` fails with `expected`; closes whatever it returned if it did not. */
 function expectErrno(
@@ -296,7 +292,7 @@ function targetChecks(target: SmokeTarget, state: BatteryState): Check[] {
   for (const requested of SMOKE_SIZES) {
     const size = target.maxBytes === null ? requested : Math.min(requested, target.maxBytes);
     const capped = size === requested ? "" : ` (capped from ${formatBytes(requested)}: ${target.capReason})`;
-    const id = sizeId(size);
+    const id = sizeLabel(size);
     const alloc = at(`alloc-${id}`);
     allocOf.set(requested, alloc);
     checks.push(
@@ -436,7 +432,7 @@ function debugfsBufinfo(): string {
 /** Reads bufinfo, turning "not there" and "not allowed" into skips with the reason. */
 function readBufinfo(path: string): string {
   try {
-    return readTextFile(path);
+    return readProcSysFile(path);
   } catch (error) {
     if (error instanceof SyscallError) {
       if (error.is("ENOENT")) {

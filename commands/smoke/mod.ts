@@ -6,19 +6,15 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { Exit, ExitCode, UsageError } from "../toolkit/errors.ts";
+import { checkDirectory, UserOutput } from "../toolkit/user_file.ts";
 import { HEAP_DIR } from "../../ffi/dma_heap.ts";
 import { smokeBattery } from "./checks.ts";
 import { type Check, runChecks } from "./runner.ts";
 import { smokeTargets } from "./targets.ts";
-import {
-  type CheckResult,
-  renderReport,
-  type Report,
-  summarize,
-  tapHeader,
-  tapResult,
-} from "./report_format.ts";
+import { renderReport } from "./report_format.ts";
 import type { ReportFormat } from "../toolkit/flags.ts";
+import { type CheckResult, type Report, summarize } from "../lab/report.ts";
+import { tapHeader, tapResult } from "../lab/tap.ts";
 import { ktapDialect, KtapStream } from "../lab/ktap.ts";
 import { LavaStream } from "../lab/lava.ts";
 
@@ -79,6 +75,9 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   const format: ReportFormat = flags.json ? "json" : flags.format ?? "human";
   const out = this.output(flags);
   const heapDir = flags.heapDir ?? HEAP_DIR;
+  // The paths the user gave are checked before the battery runs, not found wrong after it.
+  if (flags.heapDir !== undefined) checkDirectory(flags.heapDir, "--heap-dir");
+  using output = flags.output === undefined ? null : UserOutput.open(flags.output);
   const startedAt = new Date();
   const start = performance.now();
   const targets = smokeTargets({ heapDir, heaps: flags.heap ?? [] });
@@ -86,7 +85,7 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   // TAP, KTAP and LAVA on stdout are streamed: the plan is known before the first check, and a lab runner
   // then sees each result as it happens, and everything up to the check that hung when a board hangs in the
   // kernel.
-  const streamed = flags.output === undefined && (format === "tap" || format === "ktap" || format === "lava");
+  const streamed = output === null && (format === "tap" || format === "ktap" || format === "lava");
   const ktap = streamed && format === "ktap" ? new KtapStream(checks, ktapDialect(Deno.osRelease())) : null;
   const lava = streamed && format === "lava" ? new LavaStream() : null;
   const stdout = this.io.stdout;
@@ -108,15 +107,15 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
     results,
   };
   const summary = summarize(results);
-  if (flags.output === undefined) {
+  if (output === null) {
     if (!streamed) {
       this.io.stdout.write(renderReport(report, format, { color: out.color && format === "human" }));
     }
   } else {
-    Deno.writeTextFileSync(flags.output, renderReport(report, format));
+    output.write(renderReport(report, format));
     out.note(
       `dmabuf: smoke: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped; ` +
-        `${format} report written to ${flags.output}`,
+        `${format} report written to ${output.path}`,
     );
   }
   if (summary.failed > 0) throw new Exit(ExitCode.FAILURE);

@@ -6,7 +6,7 @@
  */
 
 import { SyscallError } from "../../ffi/errno.ts";
-import type { CheckResult, Detail } from "./report_format.ts";
+import type { CheckResult, Detail } from "../lab/report.ts";
 
 /** A check gives up as "skipped" by throwing this with the reason. */
 export class Skip extends Error {

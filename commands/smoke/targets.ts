@@ -4,7 +4,7 @@
  * @module
  */
 
-import { formatBytes } from "../toolkit/output.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import {
   CMA_ALIAS,
   CMA_HEAP_NAMES,

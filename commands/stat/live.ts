@@ -7,7 +7,7 @@
 
 import { CliError } from "../toolkit/errors.ts";
 import { SyscallError } from "../../ffi/errno.ts";
-import { readTextFile } from "../../ffi/fd.ts";
+import { readProcSysFile } from "../../ffi/fd.ts";
 import { type ProcessScan, readMounts, scanAllProcesses } from "../../ffi/procfs.ts";
 import { readSysfsStats, SYSFS_BUFFERS_DIR } from "../../ffi/sysfs_stats.ts";
 import { bufinfoPath, DEFAULT_DEBUGFS } from "../../ffi/text/mounts.ts";
@@ -45,7 +45,7 @@ function readDebugfs(): Snapshot {
   }
   let text: string;
   try {
-    text = readTextFile(path);
+    text = readProcSysFile(path);
   } catch (error) {
     if (!(error instanceof SyscallError)) throw error;
     if (error.is("EACCES") || error.is("EPERM")) {

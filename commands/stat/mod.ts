@@ -7,7 +7,9 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { UsageError } from "../toolkit/errors.ts";
-import { ChunkedWriter, type Io, Output } from "../toolkit/output.ts";
+import { ChunkedWriter } from "../toolkit/chunked.ts";
+import { Output } from "../toolkit/output.ts";
+import type { Io, TextIo } from "../toolkit/streams.ts";
 import { sleep } from "../toolkit/timer.ts";
 import { readSnapshotFile, type Snapshot, type SourceChoice, type StatBuffer } from "./snapshot.ts";
 import {
@@ -156,7 +158,7 @@ function renderView(out: Output, v: View, marks?: Map<number, string>, extra: St
  * An Io whose stdout collects text and writes it in pieces of about 64 KiB: a 10,000-row table is about 20
  * writes, not 10,000, and never one string of all of it.
  */
-class BufferedIo implements Io {
+class BufferedIo implements TextIo {
   readonly #target: Io;
   readonly #writer: ChunkedWriter;
   readonly stdout;
@@ -195,12 +197,12 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
 async function run(this: DmabufContext, flags: StatFlags, out: Output, io: BufferedIo): Promise<void> {
   // --procs needs the system too, but checkFlags refuses it with --input.
   const live = flags.input === undefined ? await import("./live.ts") : null;
-  const take = async (): Promise<Snapshot> =>
-    flags.input === undefined ? live!.takeSnapshot(flags.source) : await readSnapshotFile(flags.input);
+  const take = (): Snapshot =>
+    flags.input === undefined ? live!.takeSnapshot(flags.source) : readSnapshotFile(flags.input);
 
   if (flags.compare !== undefined) {
     const current = view(await take(), flags, live);
-    const base = await readSnapshotFile(flags.compare);
+    const base = readSnapshotFile(flags.compare);
     const diff = difference(select(base.buffers, selectionOf(flags)), current.buffers);
     warnAboutInput(out, current.snapshot, isFiltered(flags));
     if (out.json) {

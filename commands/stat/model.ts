@@ -6,7 +6,7 @@
 
 import type { ProcessScan, SkippedProcess } from "../../ffi/procfs.ts";
 import type { StatBuffer } from "./snapshot.ts";
-import { globToRegExp } from "../toolkit/glob.ts";
+import { Glob } from "../toolkit/glob.ts";
 
 /** `--sort` keys. */
 export type SortKey = "size" | "inode" | "exporter" | "name" | "count";
@@ -32,10 +32,10 @@ function compareText(a: string | null, b: string | null): number {
 
 /** The buffers a selection keeps, in its order. */
 export function select(buffers: readonly StatBuffer[], selection: Selection): StatBuffer[] {
-  const pattern = selection.name === undefined ? null : globToRegExp(selection.name);
+  const pattern = selection.name === undefined ? null : new Glob(selection.name);
   const kept = buffers.filter((b) =>
     (selection.exporter === undefined || b.exporter === selection.exporter) &&
-    (pattern === null || pattern.test(b.name ?? UNNAMED)) &&
+    (pattern === null || pattern.matches(b.name ?? UNNAMED)) &&
     (selection.minSize === undefined || b.size >= selection.minSize)
   );
   const order: Record<SortKey, (a: StatBuffer, b: StatBuffer) => number> = {

@@ -4,7 +4,9 @@
  * @module
  */
 
-import { type Column, formatBytes, type Output } from "../toolkit/output.ts";
+import type { Output } from "../toolkit/output.ts";
+import type { Column } from "../toolkit/table.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import type { BufinfoFence } from "../../ffi/text/bufinfo.ts";
 import type { Snapshot, StatBuffer } from "./snapshot.ts";
 import {

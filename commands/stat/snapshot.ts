@@ -5,6 +5,7 @@
  */
 
 import { CliError } from "../toolkit/errors.ts";
+import { readUserText } from "../toolkit/user_file.ts";
 import type { ProcessScan } from "../../ffi/procfs.ts";
 import {
   type BufinfoFence,
@@ -166,18 +167,34 @@ export function snapshotFromText(text: string, path: string): Snapshot {
   return snapshot;
 }
 
+/**
+ * The most a saved bufinfo or `stat --json` may be: a bufinfo of 10,000 buffers is about 1.4 MB, so 64 MiB
+ * holds about 450,000; a larger file (or `/dev/zero`) is refused before it is read.
+ */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** How much of the start of a file shows whether it is a bufinfo at all. */
+export const SNIFF_BYTES = 4096;
+
+/** What `--input`/`--compare` read a file as, in messages. */
+const READ_AS = "a bufinfo or a dmabuf stat --json document";
+
+/**
+ * Why the start of a file shows it is neither a bufinfo nor a saved document, or undefined: binary data, or
+ * {@link SNIFF_BYTES} of text without a `Dma-buf Objects:` line, the header or a buffer row.
+ */
+export function notASnapshot(start: string): string | undefined {
+  if (start.trimStart().startsWith("{")) return undefined;
+  const head = start.slice(0, SNIFF_BYTES);
+  if (head.includes("\0")) return "it holds binary data (NUL bytes)";
+  if (head.length < SNIFF_BYTES) return undefined;
+  const lines = head.slice(0, head.lastIndexOf("\n") + 1);
+  if (parseBufinfo(lines).recognized) return undefined;
+  return `its first ${SNIFF_BYTES} bytes have no 'Dma-buf Objects:' line, header or buffer row`;
+}
+
 /** Reads `path` (`-` = stdin) as a snapshot. @throws {CliError} when it cannot be read or is not bufinfo */
-export async function readSnapshotFile(path: string): Promise<Snapshot> {
-  let text: string;
-  try {
-    text = path === "-" ? await new Response(Deno.stdin.readable).text() : await Deno.readTextFile(path);
-  } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (error as Error).message;
-    throw new CliError(`Cannot read ${path}: ${why}`, { cause: error });
-  }
+export function readSnapshotFile(path: string): Snapshot {
+  const text = readUserText(path, { limit: MAX_INPUT_BYTES, readAs: READ_AS, sniff: notASnapshot });
   return snapshotFromText(text, path);
 }

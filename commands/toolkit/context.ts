@@ -5,7 +5,9 @@
  */
 
 import type { CommandContext } from "@stricli/core";
-import { type ColorMode, type Io, Output } from "./output.ts";
+import type { ColorMode } from "./color.ts";
+import { Output } from "./output.ts";
+import type { Io } from "./streams.ts";
 
 /** Flags every command has. */
 export interface CommonFlags {
@@ -46,15 +48,22 @@ export interface DmabufContext extends CommandContext {
   /** The formatter configured by the command's common flags. */
   output(flags: CommonFlags): Output;
   /**
-   * A signal aborted by SIGINT or SIGTERM. The first call installs the handlers, so only commands that wait in
-   * slices (hold, fence waits, watch) take over Ctrl-C; everywhere else it keeps ending the process at once,
-   * even inside a blocking ioctl.
+   * A signal that stops a command that waits: aborted by SIGINT or SIGTERM (reason `SIGINT`, `SIGTERM`) and,
+   * unless `options.stdout` is false, once stdout's reader has gone (reason `EPIPE`; see `streams.ts`). The
+   * first call installs the handlers, so only commands that wait in slices (hold, fence waits, watch, trace)
+   * take over Ctrl-C; everywhere else it keeps ending the process at once, even inside a blocking ioctl.
    */
-  interrupt(): AbortSignal;
+  interrupt(options?: InterruptOptions): AbortSignal;
+}
+
+/** Options of {@link DmabufContext.interrupt}. */
+export interface InterruptOptions {
+  /** Whether the command stops when stdout's reader goes away; default true (false for one writing a file). */
+  readonly stdout?: boolean;
 }
 
 /** Makes the context for a run on `io`; `interrupt` provides the abort signal (see {@link DmabufContext}). */
-export function makeContext(io: Io, interrupt: () => AbortSignal): DmabufContext {
+export function makeContext(io: Io, interrupt: (options?: InterruptOptions) => AbortSignal): DmabufContext {
   return {
     io,
     interrupt,

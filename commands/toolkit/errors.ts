@@ -16,16 +16,50 @@ export const ExitCode = {
   TIMEOUT: 124,
   /** Interrupted by SIGINT (128 + 2), as shells report it. */
   INTERRUPTED: 130,
+  /** Stopped because stdout's reader went away (128 + SIGPIPE 13, as shells report death by it). */
+  BROKEN_PIPE: 141,
   /** Ended by SIGTERM (128 + 15), as shells report it. */
   TERMINATED: 143,
 } as const;
 
 /**
- * The exit status of a command that a stop signal interrupted (the `reason` of the context's interrupt signal):
- * 143 for SIGTERM, 130 for SIGINT and anything else, as shells report death by those signals.
+ * The exit status of a command that the context's interrupt signal stopped, by its `reason`: 143 for SIGTERM,
+ * 141 for a closed stdout (EPIPE, as a shell reports death by SIGPIPE), 130 for SIGINT and anything else.
  */
 export function interruptedExitCode(reason: unknown): number {
-  return reason === "SIGTERM" ? ExitCode.TERMINATED : ExitCode.INTERRUPTED;
+  if (reason === "SIGTERM") return ExitCode.TERMINATED;
+  if (reason === "EPIPE") return ExitCode.BROKEN_PIPE;
+  return ExitCode.INTERRUPTED;
+}
+
+/** How many characters of a user's value a message shows. */
+const SHOWN_MAX = 160;
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/**
+ * A value the user gave, as a one-line message shows it: control characters as `\xNN` escapes (a newline in a
+ * path stays one line), and cut after {@link SHOWN_MAX} characters with the length said (a 130,000-character
+ * argument is not echoed whole).
+ */
+export function shown(text: string): string {
+  const line = text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  if (line.length <= SHOWN_MAX) return line;
+  return `${line.slice(0, SHOWN_MAX)}... (${text.length} characters)`;
+}
+
+/**
+ * An error of a call into the runtime (`Deno.errors.*`, which carry the errno name as `code`) as one line:
+ * the errno name and what it means, `ENOSPC (No space left on device)`, without the runtime's own wording
+ * (`(os error 28): writefile '...'`). Undefined for any other error.
+ */
+export function systemErrorText(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  const meaning = error.message.replace(/ \(os error \d+\)[^]*$/, "");
+  return `${code} (${meaning})`;
 }
 
 /** Options of {@link CliError}. */

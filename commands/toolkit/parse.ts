@@ -169,3 +169,13 @@ export function parseNanoseconds(input: string): bigint {
   if (ns > 0xffff_ffff_ffff_ffffn) throw new UsageError(`Invalid time "${input}": more than 64 bits`);
   return ns;
 }
+
+/**
+ * Parses a path a flag takes (a file to read or write, a directory): any non-empty text; `-` where a flag
+ * reads stdin.
+ * @throws {UsageError} for an empty path
+ */
+export function parsePath(input: string): string {
+  if (input === "") throw new UsageError("Expected a path, got an empty string");
+  return input;
+}

@@ -14,6 +14,7 @@
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
 import { CliError, UsageError } from "../toolkit/errors.ts";
+import { UserOutput } from "../toolkit/user_file.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { geteuid } from "../../ffi/fd.ts";
 import { processCpuMs } from "../../ffi/libc.ts";
@@ -44,7 +45,10 @@ export interface TextSink {
 export interface TraceContext {
   readonly stdout: TextSink;
   readonly stderr: TextSink;
-  /** Aborted on Ctrl-C/SIGTERM (the reason, `SIGINT` or `SIGTERM`, is reported as `stoppedBy`). */
+  /**
+   * Aborted on Ctrl-C/SIGTERM or when stdout's reader goes away (the reason, `SIGINT`, `SIGTERM` or `EPIPE`, is
+   * reported as `stoppedBy`).
+   */
   readonly signal: AbortSignal;
 }
 
@@ -117,7 +121,7 @@ function openInstance(bufferKb: number | undefined): TraceInstance {
 
 function stoppedBy(signal: AbortSignal): RecordingInfo["stoppedBy"] {
   const reason = signal.reason;
-  return reason === "SIGINT" || reason === "SIGTERM" ? reason : "abort";
+  return reason === "SIGINT" || reason === "SIGTERM" || reason === "EPIPE" ? reason : "abort";
 }
 
 /**
@@ -141,6 +145,8 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
     }
   };
 
+  // The summary's file is checked before anything is recorded, and written at the end.
+  using output = flags.output === undefined ? null : UserOutput.open(flags.output);
   using instance = openInstance(flags.bufferKb);
   const startedAt = new Date();
   const start = performance.now();
@@ -182,16 +188,12 @@ export async function trace(context: TraceContext, flags: TraceFlags): Promise<T
   const report = flags.json
     ? JSON.stringify(doc, null, flags.events && flags.output === undefined ? undefined : 2) + "\n"
     : renderSummary(info, summary);
-  if (flags.output === undefined) {
+  if (output === null) {
     context.stdout.write(report);
   } else {
-    try {
-      Deno.writeTextFileSync(flags.output, report);
-    } catch (error) {
-      throw new CliError(`Cannot write ${flags.output}: ${(error as Error).message}`, { cause: error });
-    }
+    output.write(report);
     context.stderr.write(
-      `Trace summary written to ${flags.output}: ${summary.events} events, ${summary.timelines.length} timeline(s)\n`,
+      `Trace summary written to ${output.path}: ${summary.events} events, ${summary.timelines.length} timeline(s)\n`,
     );
   }
   return { doc, cpuMs };
@@ -218,7 +220,9 @@ export interface TraceCommandFlags extends CommonFlags {
  * with the summary).
  */
 export async function traceCommand(this: DmabufContext, flags: TraceCommandFlags): Promise<void> {
-  await trace({ stdout: this.io.stdout, stderr: this.io.stderr, signal: this.interrupt() }, {
+  // Recording for stdout ends when its reader goes away; a summary for --output FILE does not need stdout.
+  const signal = this.interrupt({ stdout: flags.output === undefined || flags.events });
+  await trace({ stdout: this.io.stdout, stderr: this.io.stderr, signal }, {
     duration: flags.duration,
     driver: flags.driver,
     timeline: flags.timeline,

@@ -24,7 +24,7 @@ export interface RecordingInfo {
   /** The filters given. */
   filter: TraceFilter;
   /** Why recording stopped: the duration passed, or SIGINT/SIGTERM. */
-  stoppedBy: "duration" | "SIGINT" | "SIGTERM" | "abort";
+  stoppedBy: "duration" | "SIGINT" | "SIGTERM" | "EPIPE" | "abort";
   /** CPU time (user + system) the recording process used while recording, in ms: the reader's cost. */
   readerCpuMs: number;
 }

@@ -17,7 +17,7 @@ import { LATENCY_BATCH, timeRounds } from "../../commands/bench/deno_side.ts";
 import type { Side } from "../../commands/bench/model.ts";
 import { formatRatio, formatSide, goalText } from "../../commands/bench/render.ts";
 import { compare, sideStats } from "../../commands/bench/stats.ts";
-import { processIo } from "../../commands/toolkit/output.ts";
+import { processIo } from "../../commands/toolkit/streams.ts";
 import { check, libc } from "../../ffi/libc.ts";
 import { geteuid, memfdCreate } from "../../ffi/fd.ts";
 import { Mapping } from "../../ffi/mapping.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
-import { formatBytes } from "../../commands/toolkit/output.ts";
+import { formatBytes } from "../../commands/toolkit/units.ts";
 import { makeBufinfo } from "./stat_bench.ts";
 
 Deno.test("stat_floor.ts writes every buffer in stat's order with the parser's fields", async () => {

@@ -39,6 +39,12 @@ Deno.test("mapAction: read by default and with --out; two actions are a usage er
     UsageError,
     "got --read, --verify",
   );
+  assertThrows(
+    () => mapAction({ ...base, fill: { kind: "zero" }, out: "x" }),
+    UsageError,
+    "--out goes with --read",
+  );
+  assertEquals(mapAction({ ...base, read: true, out: "x" }), "read");
 });
 
 Deno.test("dmabuf map --fd N of a memfd exits 1 saying what it is", async () => {
@@ -87,4 +93,31 @@ Deno.test("map --image: incomplete or clashing image flags exit 2 before any buf
   }
   const help = await runCli(["map", "--help"]);
   assertIncludes(help.stdout, "YU12/I420/YUV420/IYUV");
+});
+
+Deno.test("map --write, --out and --image paths are checked before any buffer is selected", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["--write", "/nonexistent/in"],
+      "dmabuf: Cannot read /nonexistent/in: ENOENT (No such file or directory)\n",
+    ],
+    [["--write", "/"], "dmabuf: Cannot read /: EISDIR (Is a directory)\n"],
+    [["--out", "/tmp"], "dmabuf: Cannot write /tmp: EISDIR (Is a directory)\n"],
+    [
+      ["--image", "/nonexistent/x.png", "--fourcc", "NV12", "--width", "4", "--height", "2"],
+      "dmabuf: Cannot write /nonexistent/x.png: ENOENT (No such file or directory)\n",
+    ],
+  ];
+  // fd 999999 is not open: reaching the selection would say so instead.
+  for (const [args, stderr] of cases) {
+    const result = await runCli(["map", "--fd", "999999", ...args]);
+    assertEquals([result.code, result.stdout, result.stderr], [1, "", stderr]);
+  }
+  const empty = Deno.makeTempFileSync();
+  try {
+    const result = await runCli(["map", "--fd", "999999", "--write", empty]);
+    assertEquals([result.code, result.stderr], [2, `dmabuf: Nothing to write: ${empty} is empty\n`]);
+  } finally {
+    Deno.removeSync(empty);
+  }
 });

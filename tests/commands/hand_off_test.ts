@@ -115,7 +115,7 @@ function execDriver(script: string): RunningProcess {
   const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
   const code = `import { handOff } from ${module("../../commands/hand_off.ts")};
 import { makeContext } from ${module("../../commands/toolkit/context.ts")};
-import { processIo } from ${module("../../commands/toolkit/output.ts")};
+import { processIo } from ${module("../../commands/toolkit/streams.ts")};
 import { exitCodeOf, formatError } from ${module("../../cli/errors.ts")};
 const context = makeContext(processIo(), () => new AbortController().signal);
 const flags = { json: false, verbose: false, color: "never", exec: true } as const;

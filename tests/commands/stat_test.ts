@@ -1,6 +1,8 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { runCli, startCli } from "../run_cli.ts";
+import { captureIo, runCli, startCli } from "../run_cli.ts";
+import { main } from "../../cli/main.ts";
+import { notASnapshot } from "../../commands/stat/snapshot.ts";
 
 const FIXTURES = fileURLToPath(new URL("../ffi/text/fixtures/bufinfo/", import.meta.url));
 const fixture = (name: string) => `${FIXTURES}${name}.txt`;
@@ -135,6 +137,12 @@ Deno.test("stat --name '[z-a]' (a glob that makes no matcher) is a usage error n
     );
     assert.doesNotMatch(stderr, /internal error/);
   }
+  const open = await runCli(["stat", "--input", fixture("v6_1"), "--name", "["]);
+  assert.equal(open.code, 2);
+  assert.equal(
+    open.stderr,
+    'dmabuf: --name: Invalid name pattern "[": [ without a closing ] (a literal [ is [[])\n',
+  );
 });
 
 Deno.test("stat table stays aligned with long names, TABs and newlines in names", async () => {
@@ -172,7 +180,10 @@ Deno.test("stat --input garbage exits 1 with a one-line message", async () => {
   assert.match(empty.stderr, /it is empty\n$/);
   const missing = await runCli(["stat", "--input", "/nonexistent/bufinfo"]);
   assert.equal(missing.code, 1);
-  assert.equal(missing.stderr, "dmabuf: Cannot read /nonexistent/bufinfo: no such file\n");
+  assert.equal(
+    missing.stderr,
+    "dmabuf: Cannot read /nonexistent/bufinfo: ENOENT (No such file or directory)\n",
+  );
 });
 
 Deno.test("stat --input of a truncated bufinfo warns about the cut and the unparsed line", async () => {
@@ -302,4 +313,38 @@ Deno.test("stat --watch --json prints one document per refresh with added and fr
   assert.deepEqual(docs[1].added, []);
   assert.deepEqual(docs[1].freed, []);
   assert.equal(docs[1].buffers.length, 2);
+});
+
+Deno.test("stat --watch 1h stops, exit 0, as soon as stdout's reader goes away (main's interrupt signal)", async () => {
+  const captured = captureIo({
+    onStdout: (text) => {
+      if (text.includes("Total:")) captured.closeStdout();
+    },
+  });
+  const start = performance.now();
+  const code = await main(["stat", "--input", fixture("v6_1"), "--watch", "1h"], captured.io);
+  assert.equal(code, 0, captured.stderr());
+  assert.ok(performance.now() - start < 5000);
+  assert.equal(captured.stdout().split("Total:").length, 2, "one refresh");
+});
+
+Deno.test("notASnapshot: binary data, or 4 KiB of text without a bufinfo line, is given up on; JSON and bufinfo pass", () => {
+  assert.equal(notASnapshot("\0\0\0\0"), "it holds binary data (NUL bytes)");
+  assert.equal(
+    notASnapshot("a log line\n".repeat(500)),
+    "its first 4096 bytes have no 'Dma-buf Objects:' line, header or buffer row",
+  );
+  // Shorter than 4 KiB: the whole text decides, as before.
+  assert.equal(notASnapshot("a log line\n"), undefined);
+  assert.equal(notASnapshot(`  {"buffers": ${"[".repeat(5000)}`), undefined);
+  const bufinfo = Deno.readTextFileSync(fixture("edge_names"));
+  assert.equal(notASnapshot(bufinfo.repeat(Math.ceil(5000 / bufinfo.length))), undefined);
+});
+
+Deno.test("stat --input '' and --compare '' are usage errors", async () => {
+  for (const flag of ["--input", "--compare"]) {
+    const { code, stderr } = await runCli(["stat", flag, ""]);
+    assert.equal(code, 2);
+    assert.equal(stderr, `dmabuf: ${flag}: Expected a path, got an empty string\n`);
+  }
 });

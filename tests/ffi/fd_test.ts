@@ -8,7 +8,7 @@ import {
   poll,
   PollEvents,
   readLink,
-  readTextFile,
+  readProcSysFile,
 } from "../../ffi/fd.ts";
 import { Mapping } from "../../ffi/mapping.ts";
 import { openFdCount } from "../fds.ts";
@@ -126,9 +126,9 @@ Deno.test("DmaBuf.duplicate of a regular file and a pipe names them", () => {
   assertMatch(describeFd(0), /.+/);
 });
 
-Deno.test("readTextFile and readLink read /proc through libc", () => {
+Deno.test("readProcSysFile and readLink read /proc through libc", () => {
   using memfd = memfdCreate("fdinfo", 4096n);
-  const text = readTextFile(`/proc/self/fdinfo/${memfd.fd}`);
+  const text = readProcSysFile(`/proc/self/fdinfo/${memfd.fd}`);
   const flags = parseInt(/^pos:\t0\nflags:\t([0-7]+)\n/.exec(text)?.[1] ?? "", 8);
   // O_RDWR | O_CLOEXEC, as memfd_create(MFD_CLOEXEC) opens it (the kernel adds O_LARGEFILE too)
   assertEquals(flags & 0o2000003, 0o2000002);

@@ -9,12 +9,12 @@ import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.t
 import { hwTest, type Need, needs } from "./hw.ts";
 import { heapExporter } from "./features.ts";
 import { runCli } from "../run_cli.ts";
-import { readTextFile } from "../../ffi/fd.ts";
+import { readProcSysFile } from "../../ffi/fd.ts";
 import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
 import { allocateBuffers } from "../../commands/buffer_select.ts";
 import { fillBuffer } from "../../commands/alloc.ts";
 import type { AllocatedBuffer } from "../../commands/alloc.ts";
-import { readReady } from "./holder.ts";
+import { readReady, stdoutDrained } from "./holder.ts";
 import { openFdCount } from "../fds.ts";
 import { resolveHeapName } from "../../ffi/dma_heap.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
@@ -38,7 +38,7 @@ const heaps: HeapCase[] = [
 ];
 
 function bufinfoInodes(): Map<number, string | null> {
-  const parsed = parseBufinfo(readTextFile(BUFINFO));
+  const parsed = parseBufinfo(readProcSysFile(BUFINFO));
   return new Map(parsed.buffers.map((b) => [b.inode, b.name]));
 }
 
@@ -195,6 +195,7 @@ for (const { heap, need, exporter } of heaps) {
         holder.kill("SIGTERM");
       }
       const status = await holder.status;
+      await stdoutDrained(holder);
       const stderr = new TextDecoder().decode(await new Response(holder.stderr).arrayBuffer());
       assertEquals(status.code, 0, stderr);
     },
@@ -212,9 +213,37 @@ hwTest({
     for (const inode of inodes) assertEquals(before.get(inode), "held");
     holder.kill("SIGTERM");
     assertEquals((await holder.status).code, 0);
+    await stdoutDrained(holder);
     await holder.stderr.cancel();
     const after = bufinfoInodes();
     for (const inode of inodes) assertEquals(after.has(inode), false, `inode ${inode} still in bufinfo`);
+  },
+});
+
+hwTest({
+  name:
+    "alloc --hold ends within a second once its stdout's reader goes away (as vmstat | head), freeing the buffer",
+  needs: [needs.systemHeap, needs.bufinfo],
+  fn: async () => {
+    const holder = dmabuf(["alloc", "--size", "64K", "--name", "piped", "--hold", "--json"]);
+    const reader = holder.stdout.getReader();
+    let text = "";
+    while (!text.includes("}\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const inode: number = JSON.parse(text).buffers[0].inode;
+    assertOk(bufinfoInodes().has(inode));
+    await reader.cancel();
+    const closed = performance.now();
+    const status = await holder.status;
+    const ms = performance.now() - closed;
+    const stderr = new TextDecoder().decode(await new Response(holder.stderr).arrayBuffer());
+    assertEquals([status.code, stderr], [0, ""]);
+    // The watch looks every 250 ms; a second leaves room for a slow guest's exit.
+    assertOk(ms < 1000, `the holder ended ${ms.toFixed(0)} ms after its reader went away`);
+    assertEquals(bufinfoInodes().has(inode), false, `inode ${inode} still in bufinfo`);
   },
 });
 
@@ -313,5 +342,27 @@ hwTest({
     const edge = await runCli(["alloc", "--size", "4K", "--name", "x".repeat(31), "--json"]);
     assertEquals(edge.code, 0, edge.stderr);
     assertEquals(JSON.parse(edge.stdout)[0].name, "x".repeat(31));
+  },
+});
+
+hwTest({
+  name: "map --write from a device reads only what fits from --offset (/dev/zero to the end of the buffer)",
+  needs: [needs.systemHeap],
+  fn: async () => {
+    for (const [offset, written] of [["0", 65536], ["4K", 61440]] as const) {
+      const { code, stdout, stderr } = await runCli([
+        "map",
+        "--size",
+        "64K",
+        "--offset",
+        offset,
+        "--write",
+        "/dev/zero",
+        "--json",
+      ]);
+      assertEquals(code, 0, stderr);
+      const report = JSON.parse(stdout);
+      assertEquals([report.action, report.length, report.from], ["write", written, "/dev/zero"]);
+    }
   },
 });

@@ -15,9 +15,14 @@ export interface AllocReady {
   buffers: AllocatedBuffer[];
 }
 
+/** The rest of each holder's stdout, read to its end in the background (see {@link readReady}). */
+const drains = new WeakMap<Deno.ChildProcess, Promise<void>>();
+
 /**
- * Reads the ready document an `alloc --hold --json` holder prints on stdout, without waiting for it to exit; stdout is then
- * cancelled (nothing more comes on it), which keeps the test's resource check quiet.
+ * Reads the ready document an `alloc --hold --json` holder prints on stdout, without waiting for it to exit.
+ * stdout stays open and is read to its end in the background: a holder whose stdout's reader goes away ends
+ * (as `vmstat | head` does), so cancelling it would release the buffers. Await {@link stdoutDrained} once the
+ * holder has exited.
  * @throws {Error} when the holder exits before printing a whole document
  */
 export async function readReady(child: Deno.ChildProcess): Promise<AllocReady> {
@@ -30,10 +35,22 @@ export async function readReady(child: Deno.ChildProcess): Promise<AllocReady> {
     text += decoder.decode(value, { stream: true });
     try {
       const ready: AllocReady = JSON.parse(text);
-      await reader.cancel();
+      drains.set(
+        child,
+        (async () => {
+          while (!(await reader.read()).done) {
+            // nothing more is expected; read so the pipe stays open until the holder exits
+          }
+        })(),
+      );
       return ready;
     } catch {
       // not a whole document yet
     }
   }
+}
+
+/** Resolves once the stdout of a holder given to {@link readReady} has ended (after the holder exited). */
+export async function stdoutDrained(child: Deno.ChildProcess): Promise<void> {
+  await drains.get(child);
 }

@@ -10,7 +10,7 @@ import { assertEquals, assertIncludes, assertOk } from "../assert.ts";
 import { hwTest, needs } from "./hw.ts";
 import { heapExporter, kernelHas } from "./features.ts";
 import { runCli } from "../run_cli.ts";
-import { type AllocReady, readReady } from "./holder.ts";
+import { type AllocReady, readReady, stdoutDrained } from "./holder.ts";
 import { DmaHeap, resolveHeapName } from "../../ffi/dma_heap.ts";
 import { pageAlign, pageSize } from "../../ffi/page_size.ts";
 import { getFdOf } from "../../ffi/pidfd.ts";
@@ -86,6 +86,7 @@ async function hold(args: string[]): Promise<Holder> {
 async function release(holder: Holder): Promise<void> {
   holder.child.kill("SIGTERM");
   assertEquals((await holder.child.status).code, 0);
+  await stdoutDrained(holder.child);
   await holder.child.stderr.cancel();
 }
 

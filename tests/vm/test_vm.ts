@@ -25,7 +25,7 @@ import { parseOptions, VmError } from "./run.ts";
 import { parseDefinition, runScript } from "../lava/definition.ts";
 import { dispatcherRead, type LavaRecord } from "../commands/lab/lava_dispatcher.ts";
 import { checkPart, safeName, UniqueNames } from "../../commands/lab/names.ts";
-import type { Report } from "../../commands/smoke/report_format.ts";
+import type { Report } from "../../commands/lab/report.ts";
 import { fileURLToPath } from "node:url";
 
 const RUNNER = fileURLToPath(new URL("run.ts", import.meta.url));

@@ -26,6 +26,7 @@ import {
 } from "../../../commands/image/map_image.ts";
 import { type ImageFlags, imageFlags, imageHelpLines } from "../../../commands/image/flags.ts";
 import { decodePng, pixelRows } from "./png_decode.ts";
+import { captureIo } from "../../run_cli.ts";
 
 /** A YUYV 4x2 frame: black, white, 75% grey pairs; the bytes around it are 0xee. */
 const FRAME = [16, 128, 16, 128, 235, 128, 235, 128, 180, 128, 180, 128, 16, 128, 235, 128];
@@ -167,8 +168,6 @@ interface RehearsalFlags extends CommonFlags, ImageFlags {
 
 /** Runs a stand-in `map` with the real flag specs and the documented wiring, over a fake buffer. */
 async function rehearse(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
   const command = buildCommand<RehearsalFlags, [], DmabufContext>({
     func(this: DmabufContext, flags: RehearsalFlags): void {
       const image = imageRequest(flags);
@@ -196,11 +195,8 @@ async function rehearse(args: string[]): Promise<{ code: number; stdout: string;
       determineExitCode: exitCodeOf,
     },
   );
-  const io = {
-    stdout: { isTerminal: false, write: (t: string) => void (stdout += t) },
-    stderr: { isTerminal: false, write: (t: string) => void (stderr += t) },
-    env: () => undefined,
-  };
+  const captured = captureIo({ env: {} });
+  const { io } = captured;
   const process = {
     stdout: io.stdout,
     stderr: io.stderr,
@@ -210,7 +206,11 @@ async function rehearse(args: string[]): Promise<{ code: number; stdout: string;
   await run(app, args, { ...makeContext(io, () => new AbortController().signal), process });
   // As cli/main.ts's exitStatus: stricli's scanner failures (-4, -5) are usage errors.
   const code = Number(process.exitCode ?? 0);
-  return { code: code === -4 || code === -5 ? 2 : code, stdout, stderr };
+  return {
+    code: code === -4 || code === -5 ? 2 : code,
+    stdout: captured.stdout(),
+    stderr: captured.stderr(),
+  };
 }
 
 Deno.test("wiring rehearsal: map --image flags through stricli, --json, fit error exits 2", async () => {

@@ -4,7 +4,7 @@
  * mapped to safe characters.
  * @module
  */
-import type { CheckResult, Report } from "../../../commands/smoke/report_format.ts";
+import type { CheckResult, Report } from "../../../commands/lab/report.ts";
 
 /** A passing check; `overrides` sets the rest. */
 export function result(overrides: Partial<CheckResult> & Pick<CheckResult, "id" | "group">): CheckResult {
@@ -67,3 +67,56 @@ export const NO_HEAPS = report([
   }),
   result({ id: "battery/no-fd-leak", group: "battery" }),
 ]);
+
+/** Text every format must carry safely: markup, control characters, `#`, a backslash, lone and paired surrogates. */
+export const NASTY =
+  `a<b & "c" 'd' >e\x01\x1b[31m\ttab\nnew # hash \\ back \ud800 lone \ud83d\ude00 pair \ufffe`;
+
+/** A passing `system/alloc-4KiB`; `overrides` sets the rest. */
+function hostileResult(overrides: Partial<CheckResult>): CheckResult {
+  return {
+    id: "system/alloc-4KiB",
+    group: "system",
+    name: "allocate 4 KiB",
+    status: "pass",
+    reason: null,
+    details: {},
+    durationMs: 1.25,
+    ...overrides,
+  };
+}
+
+/** A report with a failure, a skip, and a check whose name, reason and details are {@link NASTY}. */
+export const HOSTILE: Report = {
+  suite: "dmabuf smoke",
+  kernel: "6.1.0-test",
+  hostname: "board",
+  startedAt: "2025-01-02T03:04:05.000Z",
+  durationMs: 1234.5,
+  results: [
+    hostileResult({}),
+    hostileResult({
+      id: "system/alloc-len-0",
+      name: "DMA_HEAP_IOCTL_ALLOC with len 0 fails with EINVAL",
+      status: "fail",
+      reason: "DMA_HEAP_IOCTL_ALLOC with len 0 failed with ENOMEM, the kernel documents EINVAL",
+      details: { expected: "EINVAL", actual: "ENOMEM", bytes: 0, ok: false, none: null },
+    }),
+    hostileResult({
+      id: "system/export-sync-file",
+      name: "DMA_BUF_IOCTL_EXPORT_SYNC_FILE of an idle buffer is signalled",
+      status: "skip",
+      reason: "kernel lacks DMA_BUF_IOCTL_EXPORT_SYNC_FILE (Linux < 6.0)",
+    }),
+    hostileResult({ id: "udmabuf/open", group: "udmabuf", name: "open /dev/udmabuf" }),
+    hostileResult({
+      id: "udmabuf/nasty",
+      group: "udmabuf",
+      name: `name ${NASTY}`,
+      status: "fail",
+      reason: `reason ${NASTY}`,
+      details: { [`key ${NASTY}`]: NASTY, actual: "EINVAL" },
+    }),
+    hostileResult({ id: "battery/no-fd-leak", group: "battery", name: "no fd leaked over the run" }),
+  ],
+};

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ktapDialect, KtapStream, renderKtap } from "../../../commands/lab/ktap.ts";
-import { type Report, summarize } from "../../../commands/smoke/report_format.ts";
+import { type Report, summarize } from "../../../commands/lab/report.ts";
 import { ALL_PASS, MIXED, NO_HEAPS, report, result } from "./fixtures.ts";
 import { assertKunitSummary, findKunits, KUNIT_MISSING, kunitCases, kunitParse } from "./kunit.ts";
 

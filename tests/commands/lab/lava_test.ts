@@ -12,12 +12,12 @@ import {
   LavaStream,
   renderBenchLava,
   renderLava,
-  sizeLabel,
   testCaseSignal,
   testSetStart,
 } from "../../../commands/lab/lava.ts";
 import type { BenchReport, MeasurementResult } from "../../../commands/bench/model.ts";
-import { summarize } from "../../../commands/smoke/report_format.ts";
+import { summarize } from "../../../commands/lab/report.ts";
+import { sizeLabel } from "../../../commands/lab/names.ts";
 import { MIXED } from "./fixtures.ts";
 import { dispatcherRead } from "./lava_dispatcher.ts";
 

@@ -1,6 +1,7 @@
 import { assertEquals, assertOk } from "../../assert.ts";
 import { smokeBattery } from "../../../commands/smoke/checks.ts";
 import type { SmokeTarget } from "../../../commands/smoke/targets.ts";
+import { sizeLabel } from "../../../commands/lab/names.ts";
 
 const target: SmokeTarget = {
   name: "system",
@@ -32,4 +33,15 @@ Deno.test("smoke on a 4 KiB-page kernel: ids and names as before", () => {
   for (const id of ["system/alloc-4KiB", "system/size-4KiB", "system/alloc-1MiB", "system/alloc-16MiB"]) {
     assertOk(ids.includes(id), id);
   }
+});
+
+Deno.test("smoke check ids label a capped size exactly, as bench's LAVA ids do (1.5 MiB is 1536KiB)", () => {
+  const capped = { ...target, maxBytes: 1536 * 1024, capReason: "udmabuf size_limit_mb" };
+  const ids = smokeBattery({ targets: [capped], pageSize: 4096 }).map((c) => c.id);
+  for (
+    const id of ["system/alloc-4KiB", "system/alloc-1MiB", "system/alloc-1536KiB", "system/size-1536KiB"]
+  ) {
+    assertOk(ids.includes(id), `${id} not in ${ids.join(" ")}`);
+  }
+  assertEquals(sizeLabel(1536 * 1024), "1536KiB");
 });
