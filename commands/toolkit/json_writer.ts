@@ -1,14 +1,24 @@
 /**
- * JSON documents streamed: `JSON.stringify(value, bigints as numbers, 2)` written member by member through a
+ * JSON documents streamed: `JSON.stringify(value, bigints as exact numbers, 2)` written member by member through a
  * {@link ChunkedWriter}, so a large document is never one string.
  * @module
  */
 
 import type { ChunkedWriter } from "./chunked.ts";
 
-/** `JSON.stringify`'s replacer for every document: BigInts (ioctl fields) become numbers. */
+/**
+ * `JSON.rawJSON` and `JSON.isRawJSON` (ES2025, in Deno's V8; not in TypeScript's lib yet): a value whose JSON
+ * text is given, so a BigInt is written with all its digits.
+ */
+const Raw = JSON as unknown as { rawJSON(text: string): object; isRawJSON(value: unknown): boolean };
+
+/**
+ * `JSON.stringify`'s replacer for every document: BigInts (ioctl fields, u64 fence contexts and seqnos) become
+ * JSON numbers with every digit, exact even beyond 2^53 (a reader that parses numbers into doubles rounds
+ * them; the text does not).
+ */
 function jsonValue(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? Number(value) : value;
+  return typeof value === "bigint" ? Raw.rawJSON(value.toString()) : value;
 }
 
 /**
@@ -26,7 +36,7 @@ function stringify(value: unknown): string | undefined {
 
 /** Whether `value` is an array or a plain object that {@link writeJson} may take apart. */
 function isContainer(value: unknown): value is Record<string, unknown> | unknown[] {
-  if (typeof value !== "object" || value === null) return false;
+  if (typeof value !== "object" || value === null || Raw.isRawJSON(value)) return false;
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
   const proto = Object.getPrototypeOf(value);
   return Array.isArray(value) || proto === Object.prototype || proto === null;
@@ -39,7 +49,7 @@ const SPLIT_DEPTH = 2;
 const JSON_BATCH = 128;
 
 /**
- * Writes `value` as `JSON.stringify(value, bigints as numbers, 2)` would, to `out`, in pieces: the top levels
+ * Writes `value` as `JSON.stringify(value, bigints as exact numbers, 2)` would, to `out`, in pieces: the top levels
  * (a document, its arrays) are written member by member, each member stringified on its own and indented to
  * its place (JSON text has no raw newline inside a string, so prefixing every newline is exact). Tested
  * against JSON.stringify.
@@ -81,7 +91,7 @@ export function writeJson(out: ChunkedWriter, value: unknown, indent = "", depth
   let first = true;
   for (const name of Object.keys(v)) {
     const member = v[name];
-    // What JSON.stringify leaves out of an object (a BigInt is none of these: it becomes a number).
+    // What JSON.stringify leaves out of an object (a BigInt is none of these: it becomes an exact number).
     if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
     out.write(`${first ? "{" : ","}\n${inner}${JSON.stringify(name)}: `);
     first = false;

@@ -40,7 +40,7 @@ export class Output {
   }
 
   /**
-   * Writes one JSON document (2-space indented) on stdout. BigInts become numbers. A large document goes out
+   * Writes one JSON document (2-space indented) on stdout. BigInts become exact JSON numbers. A large document goes out
    * in pieces of about 64 KiB (see {@link writeJson}), never as one string.
    */
   data(value: unknown): void {

@@ -348,3 +348,45 @@ Deno.test("stat --input '' and --compare '' are usage errors", async () => {
     assert.equal(stderr, `dmabuf: ${flag}: Expected a path, got an empty string\n`);
   }
 });
+
+Deno.test("stat --input --json keeps fence contexts and seqnos beyond 2^53 exact (7.2's context:seqno lines)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/bufinfo.txt`;
+    await Deno.writeTextFile(
+      path,
+      [
+        "",
+        "Dma-buf Objects:",
+        "size    \tflags   \tmode    \tcount   \texp_name\tino     \tname",
+        "00004096\t00000002\t00080007\t00000001\tsystem\t00000005\t<none>",
+        "\twrite fence:18446744073709551615:9007199254740993 deno sw_sync unsignalled",
+        "\tread fence:7:3   signalled",
+        "\tAttached Devices:",
+        "Total 0 devices attached",
+        "",
+        "",
+        "Total 1 objects, 4096 bytes",
+        "",
+      ].join("\n"),
+    );
+    const { code, stdout, stderr } = await runCli(["stat", "--input", path, "--json"]);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+    assert.match(stdout, /"context": 18446744073709551615,\n\s+"seq": 9007199254740993,/);
+    const doc = JSON.parse(stdout);
+    assert.equal(doc.generation, "context:seqno");
+    assert.equal(doc.buffers[0].fences[0].driver, "sw_sync");
+    assert.equal(doc.buffers[0].fences[0].timeline, "deno");
+    assert.deepEqual(doc.buffers[0].fences[1], {
+      usage: "read",
+      driver: null,
+      timeline: null,
+      context: 7,
+      seq: 3,
+      signalled: true,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -10,7 +10,8 @@ function collector(): Stream & { writes: string[] } {
 
 /** JSON.stringify as Output.data did it in one piece: the oracle for the streamed writer. */
 function oracle(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? Number(v) : v, 2);
+  const raw = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? raw(v.toString()) : v, 2);
 }
 
 function streamed(value: unknown): string {
@@ -21,7 +22,7 @@ function streamed(value: unknown): string {
   return stream.writes.join("");
 }
 
-Deno.test("writeJson: the same text as JSON.stringify(value, bigints as numbers, 2) for every shape", () => {
+Deno.test("writeJson: the same text as JSON.stringify(value, bigints as exact numbers, 2) for every shape", () => {
   const cases: unknown[] = [
     null,
     0,
@@ -46,4 +47,12 @@ Deno.test("writeJson: the same text as JSON.stringify(value, bigints as numbers,
     Array.from({ length: 129 }, (_, i) => [i, { deep: [i] }]),
   ];
   for (const value of cases) assertEquals(streamed(value), oracle(value));
+});
+
+Deno.test("writeJson: a BigInt beyond 2^53 keeps every digit (a u64 fence seqno)", () => {
+  const text = streamed({ fences: [{ context: 18446744073709551615n, seq: 9007199254740993n }] });
+  assertEquals(
+    text,
+    '{\n  "fences": [\n    {\n      "context": 18446744073709551615,\n      "seq": 9007199254740993\n    }\n  ]\n}',
+  );
 });

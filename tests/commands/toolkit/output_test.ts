@@ -10,7 +10,8 @@ function collector(): Stream & { writes: string[] } {
 
 /** JSON.stringify as Output.data did it in one piece: the oracle for the streamed writer. */
 function oracle(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? Number(v) : v, 2);
+  const raw = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? raw(v.toString()) : v, 2);
 }
 
 Deno.test("Output.data: a large document goes out in chunks, never as one string", () => {
