@@ -433,11 +433,14 @@ export function hostTscKhz(cpuinfo: string): number | null {
 /**
  * Kernel arguments that give a TCG guest a usable clock. Under TCG the guest cannot calibrate its TSC and
  * falls back to refined-jiffies, a 4 ms clock that makes every latency 0 or 4 ms and timeouts coarse; TCG's
- * TSC runs at the host's rate, so the guest is told that rate and to trust it.
+ * TSC runs at the host's rate, so the guest is told that rate and to trust it. `no_timer_check`: the boot-time
+ * check that the 8254 timer reaches the IO-APIC counts ticks over a busy-wait, which an emulated CPU on a
+ * loaded host can miss — 7.2 then panics ("IO-APIC + timer doesn't work!", seen here with two other VMs and a
+ * kernel build sharing the two cores).
  */
 export function tcgClockArgs(cpuinfo: string): string {
   const khz = hostTscKhz(cpuinfo);
-  return khz === null ? "" : `tsc_early_khz=${khz} tsc=reliable clocksource=tsc`;
+  return khz === null ? "no_timer_check" : `tsc_early_khz=${khz} tsc=reliable clocksource=tsc no_timer_check`;
 }
 
 function readCpuinfo(): string {
