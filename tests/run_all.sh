@@ -13,7 +13,8 @@ export PATH="$root/node_modules/.bin:$PATH" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 command -v deno >/dev/null || { echo "run_all: deno not found: run npm ci first" >&2; exit 1; }
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/dmabuf-tests.XXXXXX")
-trap 'rm -rf "$logs"' EXIT
+prebuild_pid=
+trap '[ -z "$prebuild_pid" ] || kill -- -"$prebuild_pid" 2>/dev/null; rm -rf "$logs"' EXIT
 
 # Sums deno test's summary lines ("ok | 5 passed (2 steps) | 0 failed | 1 ignored (29ms)") in a log.
 summary() {
@@ -24,6 +25,22 @@ summary() {
 
 passed=0 failed=0 skipped=0 status=0
 times=()
+
+# The kernels, built (once, into the cache) in the background in the order the tiers need them, at the
+# lowest priority: while a tier's emulated guest runs, the next kernel builds on the CPU time the guest leaves
+# over, instead of after it. A tier whose kernel is not built yet waits for build_kernel.sh's lock (and
+# builds it itself, in the foreground with its errors shown, if the background build failed).
+prebuild() {
+  local spec
+  for spec in "--kernel 5.10" "--kernel 6.1" "--kernel 6.12" "--kernel 7.2" "--arch arm64 --kernel 6.12" \
+    "--arch arm64 --kernel 6.12 --page-size 16k"; do
+    # shellcheck disable=SC2086 # the spec is words
+    nice -n 19 bash tests/vm/build_kernel.sh $spec >/dev/null 2>&1 || echo "run_all: background build $spec failed" >&2
+  done
+}
+# In a session of its own, so that an interrupted run stops the whole build (make and the compilers too).
+setsid bash -c "$(declare -f prebuild); prebuild" 2>"$logs/prebuild.log" &
+prebuild_pid=$!
 
 # tier NAME VM LOG COMMAND...: runs one tier, adds its counts, records its wall time. VM is 1 for VM tiers,
 # where an ignored test is a failure and a missing summary means the VM did not report.
@@ -69,6 +86,9 @@ done
 tier "board tier, arm64 Linux 6.12, 4 KiB pages" 1 board-4k.log deno task test:vm --arch arm64 --page-size 4k
 tier "board tier, arm64 Linux 6.12, 16 KiB pages" 1 board-16k.log deno task test:vm --arch arm64 --page-size 16k
 
+wait "$prebuild_pid"
+prebuild_pid=
+cat "$logs/prebuild.log" >&2
 echo "== wall time per tier" >&2
 printf '  %s\n' "${times[@]}" >&2
 echo "$passed passed, $failed failed, $skipped skipped"

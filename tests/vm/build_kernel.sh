@@ -13,7 +13,7 @@
 #
 # Usage: tests/vm/build_kernel.sh [--kernel 5.10|6.1|6.12|7.2] [--arch x86_64|arm64] [--page-size 4k|16k]
 #                                 [--config-only]
-#        (defaults: 6.1, x86_64, 4k; 16k pages exist only on arm64; arm64 runs 6.12 only)
+#        (defaults: x86_64, 4k, and 6.1 on x86_64, 6.12 on arm64, its only kernel; 16k pages exist only on arm64)
 #        --config-only: configure a scratch tree, check the fragment survived, print config=PATH, no build
 # Env:   XDG_CACHE_HOME (cache root, default ~/.cache), DMABUF_VM_BUSYBOX (default /bin/busybox)
 set -euo pipefail
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 init_script=$here/init.sh
 busybox=${DMABUF_VM_BUSYBOX:-/bin/busybox}
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/dmabuf-vm
-kernel_version=6.1
+kernel_version=
 arch=x86_64
 page_size=4k
 config_only=0
@@ -53,6 +53,8 @@ parse_args() {
       *) usage_error "Unknown argument \"$1\": expected --kernel, --arch, --page-size or --config-only" ;;
     esac
   done
+  # The default: 6.1 on x86_64, the arm64 board's only kernel there.
+  [ -n "$kernel_version" ] || { [ "$arch" = arm64 ] && kernel_version=6.12 || kernel_version=6.1; }
   # The Debian suite each version comes from; "" is the host's own (bookworm), installed with apt-get.
   case $kernel_version in
     5.10) source_suite=bullseye ;;

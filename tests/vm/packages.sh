@@ -20,7 +20,9 @@ ensure_packages() {
     die "Missing Debian packages: $missing (install them with: sudo apt-get install -y $missing)"
   fi
   log "installing missing packages: $missing"
+  # Another build of the same run (npm test builds kernels in the background) may hold dpkg's lock: wait.
+  local wait=(-o DPkg::Lock::Timeout=1800)
   # shellcheck disable=SC2086 # word splitting of the package list is intended
-  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; } >&2 ||
+  { apt-get "${wait[@]}" update && DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y $missing; } >&2 ||
     die "Cannot install packages: $missing"
 }
