@@ -11,6 +11,20 @@ import { monotonicNowNs } from "../../ffi/sync_file.ts";
 import { Vgem } from "../../ffi/vgem.ts";
 import { CLI_PATH, type CliResult, runCli, spawnCli, startCli } from "../run_cli.ts";
 import { hwTest, needs } from "./hw.ts";
+import { kernelHas } from "./features.ts";
+import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
+
+/**
+ * The driver name `SYNC_IOC_FILE_INFO` gives a fence that had signalled before dmabuf first read it: the name
+ * up to 6.12, none from 6.17 (the kernel's placeholder, which dmabuf shows as `?`, JSON null).
+ */
+function signalledDriver(name: string): string | null {
+  return kernelHas("signalled-names-gone") ? null : name;
+}
+
+/** What `fence export`/`import` say on a kernel without the ioctls (before 6.0), exit 1. */
+const NO_EXPORT = "dmabuf: kernel lacks DMA_BUF_IOCTL_EXPORT_SYNC_FILE (Linux 6.0+)";
+const NO_IMPORT = "dmabuf: kernel lacks DMA_BUF_IOCTL_IMPORT_SYNC_FILE (Linux 6.0+)";
 
 /**
  * How long a process gets to start and reach its wait: only a hang catcher (Deno start-up in the emulated guest
@@ -60,6 +74,13 @@ async function untilHolding(pid: number, prefix: string): Promise<void> {
     await delay(50);
   }
   throw new Error(`pid ${pid} did not take a ${prefix} fd within ${START_LIMIT_MS} ms`);
+}
+
+/** The fences of the buffer with `inode`, as dmabuf's bufinfo parser reads them. */
+function bufinfoFences(inode: number) {
+  const buffer = parseBufinfo(Deno.readTextFileSync(BUFINFO)).buffers.find((b) => b.inode === inode);
+  assert.ok(buffer !== undefined, `inode ${inode} not in bufinfo`);
+  return buffer.fences;
 }
 
 /** The fence lines bufinfo shows under the buffer with `inode`. */
@@ -135,10 +156,18 @@ hwTest({
     assert.equal(doc.syncFile.status, 1);
     assert.equal(doc.syncFile.fences[0].status, 1);
     assert.ok(doc.syncFile.fences[0].timestampNs > 0, "a signalled fence has a timestamp");
+    // A second fence-wait sees the fence signalled from the start: from 6.17 the kernel no longer names it.
     const human = await runCli(["fence-wait", "--fd", String(fence.fd)]);
     assertExit(human, 0);
     assert.match(human.stdout, /sync_file fd \d+: signalled after/);
-    assert.match(human.stdout, /sw_sync .* signalled .* ago/);
+    if (signalledDriver("sw_sync") === null) {
+      assert.match(human.stdout, /\?\s+\?\s+signalled .* ago/);
+      assert.match(
+        human.stdout,
+        /\? = the kernel no longer names a fence once it has signalled \(Linux 6\.17\+\)/,
+      );
+      assert.doesNotMatch(human.stdout, /signaled-timeline|detached-driver/);
+    } else assert.match(human.stdout, /sw_sync .* signalled .* ago/);
   },
 });
 
@@ -163,17 +192,24 @@ hwTest({
 });
 
 hwTest({
-  name: "fence export of an idle system-heap buffer gives an already signalled stub fence",
+  name: "fence export of an idle system-heap buffer gives an already signalled stub fence (6.0+; refused " +
+    "naming 6.0 before), and fence-wait --dmabuf returns at once (by poll before 6.0)",
   needs: [needs.systemHeap],
   fn: async () => {
     for (const access of ["--read", "--write"]) {
       const result = await runCli(["fence", "export", "--heap", "system", "--size", "4K", access, "--json"]);
+      if (!kernelHas("sync-file-export-import")) {
+        assertExit(result, 1);
+        assert.equal(result.stderr.split("\n")[0]!.startsWith(NO_EXPORT), true, result.stderr);
+        continue;
+      }
       assertExit(result, 0);
       const doc = json(result);
       assert.equal(doc.access, access.slice(2));
       assert.equal(doc.syncFile.state, "signalled");
       assert.equal(doc.syncFile.fences.length, 1);
-      assert.equal(doc.syncFile.fences[0].driver, "stub");
+      // The stub fence is signalled from birth: from 6.17 the kernel gives it no name.
+      assert.equal(doc.syncFile.fences[0].driver, signalledDriver("stub"));
       assert.equal(doc.syncFile.fences[0].state, "signalled");
     }
     const waited = await runCli([
@@ -209,6 +245,29 @@ hwTest({
       "--write",
       "--json",
     ]);
+    if (!kernelHas("sync-file-export-import")) {
+      // Before 6.0 nothing can put a sync_file's fence on a dma-buf: refused, naming the version, and the
+      // buffer stays idle (fence-wait --dmabuf polls it and returns at once).
+      assertExit(imported, 1);
+      assert.equal(imported.stderr.split("\n")[0], NO_IMPORT);
+      const idle = await runCli([
+        "fence-wait",
+        "--dmabuf",
+        "--fd",
+        String(buffer.fd),
+        "--timeout",
+        "0",
+        "--json",
+      ]);
+      assertExit(idle, 0);
+      assert.equal(json(idle).method, "poll");
+      assert.match(
+        idle.stderr,
+        /kernel lacks DMA_BUF_IOCTL_EXPORT_SYNC_FILE \(Linux 6\.0\+\): waiting with poll/,
+      );
+      assert.deepEqual(bufinfoFences(buffer.inode()), []);
+      return;
+    }
     assertExit(imported, 0);
     assert.equal(json(imported).access, "write");
 
@@ -238,11 +297,18 @@ hwTest({
       assert.equal(json(byPoll).method, "poll");
     }
 
-    const lines = bufinfoFenceLines(buffer.inode());
+    // bufinfo, as dmabuf reads it, and the line as the kernel printed it: 5.19-6.x `write fence:sw_sync
+    // <timeline> seq 1 unsignalled`, 7.2 `write fence:<context>:1 <timeline> sw_sync unsignalled`.
+    const fences = bufinfoFences(buffer.inode());
     assert.ok(
-      lines.some((line) => /^\twrite fence:sw_sync \S+ seq 1 unsignalled$/.test(line)),
-      `bufinfo fence lines: ${JSON.stringify(lines)}`,
+      fences.some((f) => f.usage === "write" && f.driver === "sw_sync" && f.seq === 1 && !f.signalled),
+      `bufinfo fences: ${JSON.stringify(fences)}`,
     );
+    const lines = bufinfoFenceLines(buffer.inode());
+    const line = kernelHas("bufinfo-context-seqno")
+      ? /^\twrite fence:\d+:1 \S+ sw_sync unsignalled$/
+      : /^\twrite fence:sw_sync \S+ seq 1 unsignalled$/;
+    assert.ok(lines.some((l) => line.test(l)), `bufinfo fence lines: ${JSON.stringify(lines)}`);
 
     const sync = startCli([
       "sync",
@@ -294,10 +360,15 @@ hwTest({
 
       const writeFence = vgem.attachFence(bo.handle, { write: true });
       const exported = await runCli(["fence", "export", "--fd", fd, "--read", "--json"]);
-      assertExit(exported, 0);
-      const doc = json(exported);
-      assert.equal(doc.syncFile.state, "active");
-      assert.equal(doc.syncFile.fences[0].driver, "vgem");
+      if (kernelHas("sync-file-export-import")) {
+        assertExit(exported, 0);
+        const doc = json(exported);
+        assert.equal(doc.syncFile.state, "active");
+        assert.equal(doc.syncFile.fences[0].driver, "vgem");
+      } else {
+        assertExit(exported, 1);
+        assert.equal(exported.stderr.split("\n")[0]!.startsWith(NO_EXPORT), true, exported.stderr);
+      }
       assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--read", "--timeout", "100ms"]), 124);
       assertExit(await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--poll", "--timeout", "100ms"]), 124);
 
@@ -323,9 +394,11 @@ hwTest({
       assert.ok(shown, "sync --start never reached its wait within half of VGEM_FENCE_TIMEOUT in 3 attempts");
       const after = await runCli(["fence-wait", "--dmabuf", "--fd", fd, "--timeout", "0", "--json"]);
       assertExit(after, 0);
-      // Signalled fences are skipped by the export, so an idle buffer gives the stub again.
-      assert.equal(json(after).syncFile.state, "signalled");
-      assert.equal(json(after).syncFile.fences[0].driver, "stub");
+      if (kernelHas("sync-file-export-import")) {
+        // Signalled fences are skipped by the export, so an idle buffer gives the stub again.
+        assert.equal(json(after).syncFile.state, "signalled");
+        assert.equal(json(after).syncFile.fences[0].driver, signalledDriver("stub"));
+      } else assert.equal(json(after).method, "poll");
     } finally {
       vgem.closeHandle(bo.handle);
     }
