@@ -72,8 +72,12 @@ export interface FenceState {
 
 /** A sync_file as `SYNC_IOC_FILE_INFO` describes it. */
 export interface SyncFileState {
-  /** The sync_file's name (the merge name, or `<driver>-<timeline><context>-<seqno>`). */
-  name: string;
+  /**
+   * The sync_file's name (the merge name, or `<driver>-<timeline><context>-<seqno>`); null when the kernel
+   * built it from a signalled fence's placeholders (6.17+: `detached-driver-signaled-timeli...`) and this
+   * sync_file was not seen with its name before.
+   */
+  name: string | null;
   /** Overall status: 1 when every fence signalled, 0 while any is active, negative errno on error. */
   status: FenceStatus;
   /** The fences, in the kernel's order. */
@@ -116,13 +120,14 @@ export interface RawSyncFileInfo {
 
 /**
  * A sync_file's state from the bytes of `SYNC_IOC_FILE_INFO`'s answer; the 6.17+ placeholders of a signalled
- * fence's names become null.
+ * fence's names, and a sync_file name built from them, become null.
  * @throws {RangeError} when the fence array is shorter than `num_fences` says
  */
 export function decodeSyncFileInfo(raw: RawSyncFileInfo): SyncFileState {
   const answer = SyncFileInfoStruct.decode(raw.info);
+  const placeholder = answer.name.startsWith(`${SIGNALLED_NAME_PLACEHOLDERS.driver}-`);
   return {
-    name: answer.name,
+    name: placeholder ? null : answer.name,
     status: answer.status,
     fences: decodeFenceInfos(raw.fences, answer.numFences),
   };
@@ -205,7 +210,7 @@ export class SyncFile implements Disposable {
       if (fence.timeline === null) fence.timeline = known.timeline;
       else known.timeline = fence.timeline;
     });
-    if (!state.name.startsWith(`${SIGNALLED_NAME_PLACEHOLDERS.driver}-`)) this.#name = state.name;
+    if (state.name !== null) this.#name = state.name;
     else if (this.#name !== undefined) state.name = this.#name;
     return state;
   }

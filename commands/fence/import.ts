@@ -63,7 +63,9 @@ export async function fenceImport(
     syncFile: syncFileJson(state),
   };
   const summary = `imported sync_file ${selectionLabel({ fd: flags.syncFile, pid: flags.pid })} ` +
-    `("${state.name}", ${fenceStatusText(state.status)}) into dma-buf ${bufferLabel(flags, buffer)} ` +
+    `(${state.name === null ? "?" : `"${state.name}"`}, ${fenceStatusText(state.status)}) into dma-buf ${
+      bufferLabel(flags, buffer)
+    } ` +
     `(inode ${document.inode}) as a ${access} fence`;
   if (exec) {
     if (out.verbose) out.note(`dmabuf: ${summary}`);

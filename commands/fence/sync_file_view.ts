@@ -43,8 +43,8 @@ export interface FenceJson {
 
 /** A sync_file in `--json` output. */
 export interface SyncFileJson {
-  /** The sync_file's name. */
-  name: string;
+  /** The sync_file's name; null when the kernel no longer names it (6.17+, signalled before dmabuf read it). */
+  name: string | null;
   /** Raw overall status. */
   status: number;
   /** The overall status in a word. */
@@ -97,7 +97,9 @@ export function renderSyncFile(out: Output, options: { title: string; state: Syn
   const { title, state } = options;
   const count = state.fences.length;
   out.line(
-    `${title}: "${state.name}" ${statusWord(out, state.status)}, ${count} fence${count === 1 ? "" : "s"}`,
+    `${title}: ${state.name === null ? UNNAMED : `"${state.name}"`} ${
+      statusWord(out, state.status)
+    }, ${count} fence${count === 1 ? "" : "s"}`,
   );
   if (count === 0) return;
   const now = monotonicNowNs();
@@ -109,7 +111,7 @@ export function renderSyncFile(out: Output, options: { title: string; state: Syn
     { header: "STATUS", cell: (r) => fenceStatusText(r.fence.status) },
     { header: "SIGNALLED", cell: (r) => signalledAgo(r.fence, now) },
   ], rows);
-  if (state.fences.some((fence) => fence.driver === null || fence.timeline === null)) {
+  if (state.name === null || state.fences.some((fence) => fence.driver === null || fence.timeline === null)) {
     out.line(`${UNNAMED} = ${NAMES_GONE}`);
   }
 }

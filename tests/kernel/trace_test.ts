@@ -19,6 +19,8 @@ import {
   setDeadline,
 } from "../../ffi/deadline.ts";
 import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
+import { Vgem } from "../../ffi/vgem.ts";
+import { kernelHas } from "./features.ts";
 import { CLI_PATH } from "../run_cli.ts";
 import { hwRequired, hwTest, type Need, needs } from "./hw.ts";
 
@@ -148,53 +150,101 @@ hwTest({
   },
 });
 
-hwTest({
-  name: "trace: a SYNC START blocked on an imported write fence is a kernel wait by the syncing pid",
-  needs: [needs.systemHeap, needs.swSync, tracefs],
-  fn: async () => {
-    using heap = DmaHeap.open("system");
-    using buffer = heap.alloc(4096);
-    using timeline = SwSyncTimeline.open();
-    using fence = timeline.createFence(1);
-    buffer.importSyncFile(fence.fd, "write");
-    const run = startTrace({});
-    const child = new Deno.Command(CLI_PATH, {
-      args: ["sync", "--pid", String(Deno.pid), "--fd", String(buffer.fd), "--start", "--read"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    // Wait until the child's wait_start is in the trace: it has blocked in the ioctl.
-    const limit = performance.now() + START_LIMIT_MS;
-    let blockedAt = 0;
-    while (blockedAt === 0 && performance.now() < limit) {
-      await delay(100);
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
-      // state field after "(comm)": S = sleeping; only counts once the child has the buffer open.
-      const holding = [...Deno.readDirSync(`/proc/${child.pid}/fd`)].some((e) => {
-        try {
-          return Deno.readLinkSync(`/proc/${child.pid}/fd/${e.name}`).startsWith("/dmabuf:");
-        } catch {
-          return false;
-        }
-      });
-      if (holding && / S /.test(status.slice(status.lastIndexOf(")")))) blockedAt = performance.now();
+/** vgem signals a fence by itself after 10 s (VGEM_FENCE_TIMEOUT). */
+const VGEM_SELF_SIGNAL_MS = 10_000;
+
+/** Spawns `dmabuf sync --start --read` on our fd `fd` and waits until it blocked in the ioctl (state S, buffer open). */
+async function blockedSync(fd: number): Promise<{ child: Deno.ChildProcess; blocked: boolean }> {
+  const child = new Deno.Command(CLI_PATH, {
+    args: ["sync", "--pid", String(Deno.pid), "--fd", String(fd), "--start", "--read"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const limit = performance.now() + START_LIMIT_MS;
+  for (;;) {
+    await delay(100);
+    let status: string;
+    try {
+      status = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+    } catch {
+      return { child, blocked: false }; // it ended without blocking
     }
-    assert.notEqual(blockedAt, 0, "the sync child never blocked");
-    await delay(700);
-    timeline.inc(1);
+    // state field after "(comm)": S = sleeping; only counts once the child has the buffer open.
+    const holding = [...Deno.readDirSync(`/proc/${child.pid}/fd`)].some((e) => {
+      try {
+        return Deno.readLinkSync(`/proc/${child.pid}/fd/${e.name}`).startsWith("/dmabuf:");
+      } catch {
+        return false;
+      }
+    });
+    if (holding && / S /.test(status.slice(status.lastIndexOf(")")))) return { child, blocked: true };
+    if (/ Z /.test(status.slice(status.lastIndexOf(")"))) || performance.now() > limit) {
+      return { child, blocked: false };
+    }
+  }
+}
+
+hwTest({
+  name: `trace: a SYNC START blocked on ${
+    kernelHas("sync-file-export-import") ? "an imported sw_sync" : "a vgem (no import before 6.0)"
+  } write fence is a kernel wait by the syncing pid${
+    kernelHas("sync-file-export-import") && kernelHas("sw-sync-enable-signaling")
+      ? ", which armed a callback"
+      : " (the fence's driver has no enable_signaling: no callback traced)"
+  }`,
+  needs: [needs.systemHeap, needs.swSync, needs.vgem, tracefs],
+  fn: async () => {
+    const imports = kernelHas("sync-file-export-import");
+    using heap = DmaHeap.open("system");
+    using timeline = SwSyncTimeline.open();
+    using vgem = Vgem.open();
+    const dumb = imports ? null : vgem.createDumb({ width: 16, height: 16 });
+    using buffer = dumb === null ? heap.alloc(4096) : vgem.exportDmaBuf(dumb.handle);
+    using fence = timeline.createFence(1);
+    if (imports) buffer.importSyncFile(fence.fd, "write");
+    const run = startTrace({});
+    let child: Deno.ChildProcess | undefined;
+    // A vgem fence signals by itself after 10 s, and the child may take longer to start: a fresh fence per
+    // attempt, and an attempt counts only when the child blocked well within the fence's own lifetime.
+    for (let attempt = 1; attempt <= 3 && child === undefined; attempt++) {
+      const vgemFence = dumb === null ? null : vgem.attachFence(dumb.handle, { write: true });
+      const attachedAt = performance.now();
+      const sync = await blockedSync(buffer.fd);
+      const inTime = vgemFence === null || performance.now() - attachedAt < VGEM_SELF_SIGNAL_MS / 2;
+      if (sync.blocked && inTime) {
+        await delay(700);
+        if (vgemFence === null) timeline.inc(1);
+        else vgem.signalFence(vgemFence);
+        child = sync.child;
+      } else {
+        assert.ok(vgemFence !== null, "the sync child never blocked on the sw_sync fence");
+        vgem.signalFence(vgemFence);
+        await sync.child.output();
+      }
+    }
+    assert.ok(
+      child !== undefined,
+      "the sync child never blocked within half of VGEM_FENCE_TIMEOUT in 3 attempts",
+    );
     const status = await child.output();
     assert.equal(status.code, 0, new TextDecoder().decode(status.stderr));
     await delay(300);
     run.stop();
     const result = await run.result;
-    const t = timelineOf(result, (t) => t.driver === "sw_sync" && t.pids.includes(child.pid));
-    const waiter = t.waits.by.find((w) => w.pid === child.pid);
+    const driver = imports ? "sw_sync" : "vgem";
+    const t = timelineOf(result, (t) => t.driver === driver && t.pids.includes(child!.pid));
+    const waiter = t.waits.by.find((w) => w.pid === child!.pid);
     assert.ok(waiter !== undefined, `waits: ${JSON.stringify(t.waits)}; child ${child.pid}`);
     assert.ok(waiter.count >= 1);
     assert.ok(waiter.maxMs >= 600, `the kernel wait lasted ${waiter.maxMs} ms`);
     assert.equal(t.waits.pending, 0);
-    assert.ok(t.callbacks.count >= 1, "the wait armed a callback (enable_signal)");
+    // enable_signal is traced only for drivers with an enable_signaling callback: sw_sync up to 6.12, not
+    // 7.2's sw_sync, never vgem.
+    if (imports && kernelHas("sw-sync-enable-signaling")) {
+      assert.ok(t.callbacks.count >= 1, "the wait armed a callback (enable_signal)");
+    } else assert.equal(t.callbacks.count, 0, "no enable_signal for a driver without the callback");
+    if (dumb !== null) vgem.closeHandle(dumb.handle);
   },
 });
 
