@@ -6,6 +6,7 @@
 
 import { CliError } from "../toolkit/errors.ts";
 import { readUserText } from "../toolkit/user_file.ts";
+import { readSavedBuffers } from "./document.ts";
 import type { ProcessScan } from "../../ffi/procfs.ts";
 import {
   type BufinfoFence,
@@ -108,55 +109,13 @@ export function listSnapshot(
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function numOrNull(value: unknown): number | null {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-
-function strOrNull(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-/** Reads the buffers of a saved `dmabuf stat --json` document; null when the value is not one. */
-function fromStatJson(value: unknown, path: string): Snapshot | null {
-  if (!isRecord(value) || !Array.isArray(value.buffers)) return null;
-  const buffers: StatBuffer[] = [];
-  for (const item of value.buffers) {
-    if (!isRecord(item) || typeof item.inode !== "number" || typeof item.size !== "number") return null;
-    buffers.push({
-      inode: item.inode,
-      size: item.size,
-      exporter: strOrNull(item.exporter),
-      name: strOrNull(item.name),
-      count: numOrNull(item.count),
-      flags: numOrNull(item.flags),
-      mode: numOrNull(item.mode),
-      attachments: Array.isArray(item.attachments) ? item.attachments.map(String) : null,
-      fences: Array.isArray(item.fences) ? item.fences as BufinfoFence[] : null,
-    });
-  }
-  return listSnapshot("file", path, buffers, null);
-}
-
 /**
  * A snapshot from text read from `path`: a bufinfo (any generation) or a saved `dmabuf stat --json`.
  * @throws {CliError} when it is neither
  */
 export function snapshotFromText(text: string, path: string): Snapshot {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith("{")) {
-    let value: unknown;
-    try {
-      value = JSON.parse(trimmed);
-    } catch {
-      value = undefined;
-    }
-    const saved = fromStatJson(value, path);
-    if (saved !== null) return saved;
-  }
+  // A bufinfo never starts with "{": such a file is a saved document or nothing, and says which field is wrong.
+  if (text.trimStart().startsWith("{")) return listSnapshot("file", path, readSavedBuffers(text, path), null);
   const snapshot = fromBufinfoText(text, "file", path);
   if (snapshot === null) {
     const what = text.trim() === ""

@@ -243,6 +243,49 @@ Deno.test("#10 smoke --output to a file an unprivileged user may not write is re
   }
 });
 
+Deno.test("#12 a saved stat --json with size -5, inode 7.5 or size 1e400 is refused naming the field", async () => {
+  const cases: [string, string][] = [
+    [
+      JSON.stringify({ buffers: [{ ...BUFFER, size: -5 }] }),
+      "buffers[0].size must be a non-negative integer",
+    ],
+    [
+      JSON.stringify({ buffers: [{ ...BUFFER, inode: 7.5 }] }),
+      "buffers[0].inode must be a non-negative integer",
+    ],
+    [`{"buffers": [{"inode": 1, "size": 1e400}]}`, "buffers[0].size must be a non-negative integer"],
+  ];
+  for (const [text, why] of cases) {
+    const path = savedDocument(text);
+    try {
+      const { code, stdout, stderr } = await runCli(["stat", "--input", path]);
+      assertEquals([code, stdout], [1, ""]);
+      assertIncludes(oneErrorLine(stderr), why);
+    } finally {
+      Deno.removeSync(path);
+    }
+  }
+});
+
+Deno.test("#13 a truncated or wrongly shaped stat --json gives the JSON error or the field, not 'not a bufinfo'", async () => {
+  const cases: [string, string][] = [
+    ['{"buffers": [', "not valid JSON"],
+    ['{"buffers":[{"inode":"x"}]}', "buffers[0].inode must be a non-negative integer"],
+  ];
+  for (const [text, why] of cases) {
+    const path = savedDocument(text);
+    try {
+      const { code, stderr } = await runCli(["stat", "--input", path]);
+      assertEquals(code, 1);
+      const line = oneErrorLine(stderr);
+      assertIncludes(line, why);
+      assertEquals(line.includes("Dma-buf Objects"), false, line);
+    } finally {
+      Deno.removeSync(path);
+    }
+  }
+});
+
 Deno.test("#14 map --fd 0 --fill zero --out FILE: --out goes with --read", async () => {
   const { code, stderr } = await runCli(["map", "--fd", "0", "--fill", "zero", "--out", "/tmp/x"]);
   assertEquals(code, 2);

@@ -341,3 +341,18 @@ Deno.test("stat --input '' and --compare '' are usage errors", async () => {
     assert.equal(stderr, `dmabuf: ${flag}: Expected a path, got an empty string\n`);
   }
 });
+
+Deno.test("stat --json of every bufinfo fixture reads back through the saved-document schema, unchanged", async () => {
+  for (const name of ["v5_10", "v5_16", "v6_1", "v6_17", "edge_names", "spaces", "truncated"]) {
+    const { code, stdout } = await runCli(["stat", "--input", fixture(name), "--json", "--sort", "inode"]);
+    assert.equal(code, 0, name);
+    const saved = tempFile(stdout, ".json");
+    try {
+      const again = await runCli(["stat", "--input", saved, "--json", "--sort", "inode"]);
+      assert.equal(again.code, 0, `${name}: ${again.stderr}`);
+      assert.deepEqual(JSON.parse(again.stdout).buffers, JSON.parse(stdout).buffers, name);
+    } finally {
+      Deno.removeSync(saved);
+    }
+  }
+});
