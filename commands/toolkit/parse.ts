@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { shown, UsageError } from "./errors.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 
 const SIZE_UNITS: Record<string, number> = {
@@ -24,65 +24,82 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 1024 ** 4,
 };
 
+/** The largest byte count taken: 2^53 - 1, the largest whole number a JavaScript number holds exactly. */
+export const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+
 /**
- * Parses a size: `4096`, `4k`/`4K`/`4KiB`, `1M`/`1MiB`, `1G`, `1.5M`, `0x1000`. Units are binary (K = 1024).
- * Zero, negative and non-integral byte counts are rejected.
- * @throws {UsageError} naming the bad value
+ * Parses a byte count as `parseSize` and `parseOffset` take it; `zero` says whether 0 is allowed.
+ * @throws {UsageError} naming the value and, as `what`, what it was meant to be
  */
-export function parseSize(input: string): number {
+function parseBytes(input: string, what: "size" | "offset", zero: boolean): number {
   const text = input.trim();
+  const bad = (why: string) => new UsageError(`Cannot parse ${what} "${shown(input)}": ${why}`);
   let bytes: number;
   if (/^0x[0-9a-f]+$/i.test(text)) {
     bytes = parseInt(text.slice(2), 16);
   } else {
     const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text);
     if (match === null) {
-      const why = text.startsWith("-") ? "sizes must be positive" : "expected a number with an optional unit";
-      throw new UsageError(`Cannot parse size "${input}": ${why} (e.g. 4096, 4K, 1MiB, 0x1000)`);
-    }
-    const unit = SIZE_UNITS[match[2]!.toLowerCase()];
-    if (unit === undefined) {
-      throw new UsageError(
-        `Cannot parse size "${input}": unknown unit "${match[2]}" (use K, M, G, T or KiB, MiB, GiB)`,
+      throw bad(
+        text.startsWith("-")
+          ? (zero ? `${what}s cannot be negative` : `${what}s must be positive`)
+          : `expected a number with an optional unit (e.g. ${zero ? "0, " : ""}4096, 4K, 1MiB, 0x1000)`,
       );
     }
+    const unit = SIZE_UNITS[match[2]!.toLowerCase()];
+    if (unit === undefined) throw bad(`unknown unit "${match[2]}" (use K, M, G, T or KiB, MiB, GiB)`);
     bytes = Number(match[1]) * unit;
   }
-  if (!Number.isSafeInteger(bytes)) {
-    throw new UsageError(`Cannot parse size "${input}": not a whole number of bytes`);
-  }
-  if (bytes <= 0) throw new UsageError(`Cannot parse size "${input}": sizes must be greater than zero`);
+  // Too large first: beyond 2^53 no number is whole any more, and "not a whole number" would mislead.
+  if (bytes > MAX_BYTES) throw bad(`too large (at most ${MAX_BYTES} bytes)`);
+  if (!Number.isInteger(bytes)) throw bad("not a whole number of bytes");
+  if (bytes <= 0 && !zero) throw bad("sizes must be greater than zero");
   return bytes;
+}
+
+/**
+ * Parses a size: `4096`, `4k`/`4K`/`4KiB`, `1M`/`1MiB`, `1G`, `1.5M`, `0x1000`. Units are binary (K = 1024).
+ * Zero, negative, non-integral and larger than {@link MAX_BYTES} byte counts are rejected.
+ * @throws {UsageError} naming the bad value
+ */
+export function parseSize(input: string): number {
+  return parseBytes(input, "size", false);
 }
 
 /** Parses an offset: like {@link parseSize}, but zero is allowed. @throws {UsageError} */
 export function parseOffset(input: string): number {
-  if (/^(0x)?0+$/i.test(input.trim())) return 0;
-  try {
-    return parseSize(input);
-  } catch {
-    throw new UsageError(
-      `Cannot parse offset "${input}": expected a byte count such as 0, 4096, 4K or 0x1000`,
-    );
-  }
+  return parseBytes(input, "offset", true);
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
- * Parses a duration into milliseconds: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare number is seconds.
+ * Parses a duration into milliseconds: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare number is seconds. Zero is
+ * taken: a delay or a timeout of 0 means now (`--timeout 0` looks once); a length or an interval is parsed
+ * with {@link parseInterval}.
  * @throws {UsageError} naming the bad value
  */
 export function parseDuration(input: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(input.trim());
   if (match === null) {
-    throw new UsageError(`Cannot parse duration "${input}": expected e.g. 500ms, 2s, 1m`);
+    throw new UsageError(`Cannot parse duration "${shown(input)}": expected e.g. 500ms, 2s, 1m`);
   }
   const ms = Number(match[1]) * DURATION_UNITS[(match[2] ?? "s").toLowerCase()]!;
   if (!Number.isFinite(ms) || ms > 2 ** 31 * 1000) {
-    throw new UsageError(`Cannot parse duration "${input}": too long`);
+    throw new UsageError(`Cannot parse duration "${shown(input)}": too long`);
   }
   return Math.round(ms);
+}
+
+/**
+ * Parses a length of time or an interval (`trace --duration`, `stat --watch`): a duration of more than
+ * zero, the one rule for both (an interval of 0 would be a busy loop, a recording of 0 nothing).
+ * @throws {UsageError} naming the bad value
+ */
+export function parseInterval(input: string): number {
+  const ms = parseDuration(input);
+  if (ms <= 0) throw new UsageError(`Cannot parse duration "${shown(input)}": must be more than 0`);
+  return ms;
 }
 
 function parseNonNegativeInteger(input: string, what: string): number {

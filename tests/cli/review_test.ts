@@ -243,6 +243,12 @@ Deno.test("#10 smoke --output to a file an unprivileged user may not write is re
   }
 });
 
+Deno.test("#11 alloc --size 9999999999999999999T is too large, not 'not a whole number'", async () => {
+  const { code, stderr } = await runCli(["alloc", "--size", "9999999999999999999T"]);
+  assertEquals(code, 2);
+  assertIncludes(oneErrorLine(stderr), "too large (at most");
+});
+
 Deno.test("#12 a saved stat --json with size -5, inode 7.5 or size 1e400 is refused naming the field", async () => {
   const cases: [string, string][] = [
     [

@@ -356,3 +356,13 @@ Deno.test("stat --json of every bufinfo fixture reads back through the saved-doc
     }
   }
 });
+
+Deno.test("stat --watch 0ms is a usage error, as trace --duration 0ms is", async () => {
+  for (
+    const args of [["stat", "--input", fixture("v6_1"), "--watch", "0ms"], ["trace", "--duration", "0ms"]]
+  ) {
+    const { code, stdout, stderr } = await runCli(args);
+    assert.deepEqual([code, stdout], [2, ""]);
+    assert.match(stderr, /^dmabuf: --(watch|duration): Cannot parse duration "0ms": must be more than 0\n$/);
+  }
+});
