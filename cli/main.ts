@@ -9,7 +9,7 @@ import { app } from "./app.ts";
 import { type InterruptOptions, makeContext } from "../commands/toolkit/context.ts";
 import { ExitCode } from "../commands/toolkit/errors.ts";
 import { type Io, processIo } from "../commands/toolkit/streams.ts";
-import { noteVerbose } from "./verbose.ts";
+import { noteArgs } from "./run_args.ts";
 
 /** stricli's own exit codes for scanner and routing failures, which the user sees as usage errors. */
 const STRICLI_USAGE_CODES = new Set([-4, -5]);
@@ -30,7 +30,7 @@ function exitStatus(code: number | string | null | undefined): number {
  * or a child's status). Never throws for user errors; tests call this in-process.
  */
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
-  noteVerbose(args);
+  noteArgs(args);
   const controller = new AbortController();
   const listeners: [Deno.Signal, () => void][] = [];
   let watch: Disposable | undefined;

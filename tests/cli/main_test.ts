@@ -150,3 +150,40 @@ Deno.test("dmabuf heaps output has no colour when stdout is not a terminal or NO
   const noColor = await runCli(["heaps"], { terminal: true, env: { NO_COLOR: "1" } });
   assertEquals(noColor.stdout.includes("\x1b["), false);
 });
+
+Deno.test("options before the command: the line with them after it, --color with its value, before --", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["--color", "never", "heaps", "--json"],
+      "dmabuf: options go after the command: dmabuf heaps --json --color never",
+    ],
+    [
+      ["--json", "fence", "info", "--fd", "3"],
+      "dmabuf: options go after the command: dmabuf fence info --fd 3 --json",
+    ],
+    [
+      ["--json", "alloc", "--exec", "--", "sh", "-c", "echo $DMABUF_FDS"],
+      "dmabuf: options go after the command: dmabuf alloc --exec --json -- sh -c 'echo $DMABUF_FDS'",
+    ],
+    [["--json"], "dmabuf: options go after a command (see dmabuf --help)"],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stdout, stderr } = await runCli(args);
+    assertEquals([code, stdout, stderr], [2, "", `${message}\n`]);
+  }
+});
+
+Deno.test("a flag given twice says so, for boolean and valued flags", async () => {
+  for (
+    const [args, flag] of [[["heaps", "--json", "--json"], "--json"], [[
+      "alloc",
+      "--size",
+      "4K",
+      "--size",
+      "8K",
+    ], "--size"]]
+  ) {
+    const { code, stderr } = await runCli(args as string[]);
+    assertEquals([code, stderr], [2, `dmabuf: ${flag} given twice\n`]);
+  }
+});

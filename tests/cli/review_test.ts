@@ -297,3 +297,15 @@ Deno.test("#14 map --fd 0 --fill zero --out FILE: --out goes with --read", async
   assertEquals(code, 2);
   assertEquals(oneErrorLine(stderr), "dmabuf: --out goes with --read");
 });
+
+Deno.test("#17 heaps --json --json: --json given twice", async () => {
+  const { code, stderr } = await runCli(["heaps", "--json", "--json"]);
+  assertEquals(code, 2);
+  assertEquals(oneErrorLine(stderr), "dmabuf: --json given twice");
+});
+
+Deno.test("#18 dmabuf --json heaps: options go after the command", async () => {
+  const { code, stderr } = await runCli(["--json", "heaps"]);
+  assertEquals(code, 2);
+  assertEquals(oneErrorLine(stderr), "dmabuf: options go after the command: dmabuf heaps --json");
+});
