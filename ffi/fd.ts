@@ -215,9 +215,10 @@ export function dupCloexec(fd: number, label = `fd ${fd}`): Fd {
 /** The first fd number after stdin, stdout and stderr. */
 const FIRST_NON_STDIO_FD = 3;
 
-/** Whether `fd` is an open descriptor of this process. */
-export function isOpenFd(fd: number): boolean {
-  return libc().fcntl(fd, Fcntl.F_GETFD, 0n) !== -1;
+/** The fd flags (`F_GETFD`: `FD_CLOEXEC`) of `fd`, or null when it is not an open descriptor of this process. */
+export function fdFlags(fd: number): number | null {
+  const flags = libc().fcntl(fd, Fcntl.F_GETFD, 0n);
+  return flags === -1 ? null : flags;
 }
 
 /**

@@ -5,7 +5,6 @@
  * in-process otherwise.
  * @module
  */
-// deno-lint-ignore-file no-unused-vars
 
 import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
@@ -308,4 +307,10 @@ Deno.test("#18 dmabuf --json heaps: options go after the command", async () => {
   const { code, stderr } = await runCli(["--json", "heaps"]);
   assertEquals(code, 2);
   assertEquals(oneErrorLine(stderr), "dmabuf: options go after the command: dmabuf heaps --json");
+});
+
+Deno.test("#19 map --fd 3 where fd 3 was not inherited says so, not what the runtime keeps there", async () => {
+  const { code, stderr } = await spawnCli(["map", "--fd", "3", "--read"]);
+  assertEquals(code, 1);
+  assertIncludes(oneErrorLine(stderr), "fd 3 was not inherited (it is not open in the calling shell)");
 });
