@@ -188,11 +188,23 @@ export function parseNanoseconds(input: string): bigint {
 }
 
 /**
+ * Set (to 1) by the launchers when dmabuf was started from a working directory that no longer exists: it runs
+ * in / then, where a relative path would name something else.
+ */
+export const CWD_GONE_ENV = "DMABUF_CWD_GONE";
+
+/**
  * Parses a path a flag takes (a file to read or write, a directory): any non-empty text; `-` where a flag
- * reads stdin.
- * @throws {UsageError} for an empty path
+ * reads stdin. A relative path is refused when the working directory was deleted (see {@link CWD_GONE_ENV}).
+ * @throws {UsageError} for an empty path, or a relative one without a working directory
  */
 export function parsePath(input: string): string {
   if (input === "") throw new UsageError("Expected a path, got an empty string");
+  if (!input.startsWith("/") && input !== "-" && Deno.env.get(CWD_GONE_ENV) === "1") {
+    throw new UsageError(
+      `"${shown(input)}" is relative, and the working directory dmabuf was started in no longer exists: ` +
+        "give an absolute path",
+    );
+  }
   return input;
 }

@@ -182,6 +182,30 @@ Deno.test("#5 map --size 4K --write /dev/zero does not read the device to its en
   oneErrorLine(result.stderr);
 });
 
+Deno.test("#6 a non-UTF-8 argument (stat --input $'name_\\xff.txt', alloc --name $'\\xff') is one line, exit 2", async () => {
+  for (
+    const script of [
+      `exec "$D" stat --input "$(printf 'name_\\377.txt')"`,
+      `exec "$D" alloc --name "$(printf '\\377')"`,
+    ]
+  ) {
+    const result = await shWithin(script, 10_000);
+    assertEquals([result.code, result.stdout], [2, ""], script);
+    const line = oneErrorLine(result.stderr);
+    assertIncludes(line, "UTF-8");
+  }
+});
+
+Deno.test("#7 run from a deleted working directory, stat --input with an absolute path works", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-cwd-" });
+  const result = await shWithin(`cd "${dir}" && rmdir "${dir}" && exec "$D" stat --input "${V6_1}"`, 20_000);
+  assertEquals(result.code, 0, result.stderr);
+  assertIncludes(result.stdout, "Total: 2 buffers");
+  // The shell itself may warn that it cannot name its directory; nothing from the runtime or the tool.
+  const lines = result.stderr.split("\n").filter((line) => line !== "" && !/getcwd/.test(line));
+  assertEquals(lines, []);
+});
+
 Deno.test("#8 dmabuf --help > /dev/full: Cannot write to stdout, one line, exit 1", async () => {
   const result = await shWithin(`exec "$D" --help > /dev/full`, 20_000);
   assertEquals(result.code, 1);
@@ -295,6 +319,74 @@ Deno.test("#14 map --fd 0 --fill zero --out FILE: --out goes with --read", async
   const { code, stderr } = await runCli(["map", "--fd", "0", "--fill", "zero", "--out", "/tmp/x"]);
   assertEquals(code, 2);
   assertEquals(oneErrorLine(stderr), "dmabuf: --out goes with --read");
+});
+
+Deno.test("#15 SIGINT or SIGTERM to bench while it compiles the C reference leaves no .tmp behind", async () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-bench-" });
+    try {
+      // A gcc that answers --version and, asked to compile, creates its output and then takes its time.
+      Deno.mkdirSync(`${dir}/bin`);
+      Deno.writeTextFileSync(
+        `${dir}/bin/gcc`,
+        `#!/bin/sh
+[ "$1" = --version ] && { echo "gcc (fake) 1"; exit 0; }
+while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
+: > "$out"
+exec sleep 30
+`,
+        { mode: 0o755 },
+      );
+      const child = new Deno.Command(CLI_PATH, {
+        args: ["bench", "--heap-dir", "/dev", "--heap", "null", "--iterations", "3", "--sizes", "4K"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        env: { XDG_CACHE_HOME: `${dir}/cache`, PATH: `${dir}/bin:${Deno.env.get("PATH")}` },
+      }).spawn();
+      const cache = `${dir}/cache/dmabuf`;
+      const partials = () => {
+        try {
+          return [...Deno.readDirSync(cache)].map((entry) => entry.name).filter((name) =>
+            name.endsWith(".tmp")
+          );
+        } catch {
+          return [];
+        }
+      };
+      for (let waited = 0; partials().length === 0; waited += 50) {
+        assertOk(waited < 20_000, "the fake gcc never started");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await child.status;
+      clearTimeout(timer);
+      await child.stderr.cancel();
+      assertEquals(partials(), [], `after ${signal}`);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("#16 HOME=/nonexistent dmabuf heaps creates no directory there", async () => {
+  const home = `/nonexistent-dmabuf-review-${Deno.pid}`;
+  const result = await runWithin("/usr/bin/env", [
+    "-i",
+    `PATH=${Deno.env.get("PATH")}`,
+    `HOME=${home}`,
+    CLI_PATH,
+    "heaps",
+  ], 20_000);
+  let created = true;
+  try {
+    Deno.statSync(home);
+  } catch {
+    created = false;
+  }
+  if (created) Deno.removeSync(home, { recursive: true });
+  assertEquals([result.code, created], [0, false], result.stderr);
 });
 
 Deno.test("#17 heaps --json --json: --json given twice", async () => {

@@ -6,6 +6,7 @@ import {
   parseFdNumber,
   parseInterval,
   parseOffset,
+  parsePath,
   parsePattern,
   parsePid,
   parseSize,
@@ -104,4 +105,21 @@ Deno.test("parseInterval: the one rule for lengths and intervals (trace --durati
     );
   }
   assertEquals(parseDuration("0"), 0);
+});
+
+Deno.test("parsePath: not empty; relative only while the working directory exists (DMABUF_CWD_GONE)", () => {
+  assertThrows(() => parsePath(""), UsageError, "Expected a path, got an empty string");
+  assertEquals(parsePath("report.xml"), "report.xml");
+  Deno.env.set("DMABUF_CWD_GONE", "1");
+  try {
+    assertThrows(
+      () => parsePath("report.xml"),
+      UsageError,
+      '"report.xml" is relative, and the working directory',
+    );
+    assertEquals(parsePath("/tmp/report.xml"), "/tmp/report.xml");
+    assertEquals(parsePath("-"), "-");
+  } finally {
+    Deno.env.delete("DMABUF_CWD_GONE");
+  }
 });
