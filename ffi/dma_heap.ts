@@ -4,7 +4,7 @@
  */
 
 import { DmaBuf } from "./dma_buf.ts";
-import { Fd, OpenFlags, openPath, readLink, stat } from "./fd.ts";
+import { Fd, listDir, OpenFlags, openPath, readLink, stat } from "./fd.ts";
 import { SyscallError } from "./errno.ts";
 import { DmaHeapAllocationData } from "./structs.ts";
 
@@ -115,9 +115,9 @@ function entry(name: string, path: string, pseudo: boolean): HeapEntry {
 export function listHeaps(dir = HEAP_DIR, udmabufPath: string | null = UDMABUF_PATH): HeapEntry[] | null {
   let names: string[];
   try {
-    names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    names = listDir(dir).sort();
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) names = [];
+    if (error instanceof SyscallError && error.is("ENOENT")) names = [];
     else throw error;
     if (udmabufPath === null || !exists(udmabufPath)) return null;
   }

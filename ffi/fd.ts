@@ -3,7 +3,7 @@
  * @module
  */
 
-import { SyscallError } from "./errno.ts";
+import { Errno, type ErrnoName, SyscallError } from "./errno.ts";
 import { check, cString, libc } from "./libc.ts";
 import type { IoctlName } from "./ioctl.ts";
 import { Ioctl } from "./ioctl.ts";
@@ -164,6 +164,23 @@ export function readProcSysFile(path: string): string {
     offset += c.length;
   }
   return new TextDecoder().decode(out);
+}
+
+/**
+ * The names in directory `path` (Deno's listing, which covers /proc, /sys and /dev under `--allow-all`), with
+ * its errors turned into the project's {@link SyscallError} (`readdir on <path> failed: EACCES`).
+ * @throws {SyscallError}
+ */
+export function listDir(path: string): string[] {
+  try {
+    return [...Deno.readDirSync(path)].map((entry) => entry.name);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code in Errno) {
+      throw new SyscallError("readdir", Errno[code as ErrnoName], { target: path });
+    }
+    throw error;
+  }
 }
 
 /** `readlink(2)` of `path`, e.g. `/proc/self/fd/3` → `/dmabuf:name`. @throws {SyscallError} */

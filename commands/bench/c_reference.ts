@@ -6,7 +6,7 @@
 
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CliError, interruptedExitCode } from "../toolkit/errors.ts";
+import { CliError, interruptedExitCode, systemErrorText } from "../toolkit/errors.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 import { LATENCY_BATCH } from "./deno_side.ts";
 
@@ -175,7 +175,13 @@ export async function buildReference(
   }
   // A path, not URL.pathname: that keeps %20 for a space and gcc would not find the file.
   const sourcePath = fileURLToPath(sourceUrl);
-  const source = Deno.readFileSync(sourcePath);
+  let source: Uint8Array;
+  try {
+    source = Deno.readFileSync(sourcePath);
+  } catch (error) {
+    // The board bundle ships no C source: Deno numbers only, as without gcc.
+    return referenceInfo(null, compiler, `cannot read ${sourcePath}: ${systemErrorText(error) ?? error}`);
+  }
   const hash = (await sha256Hex(new Uint8Array([...source, ...new TextEncoder().encode(cflags + compiler)])))
     .slice(0, HASH_CHARS);
   const cache = cacheDir(env);
@@ -189,7 +195,15 @@ export async function buildReference(
   } catch {
     // Not built yet.
   }
-  Deno.mkdirSync(dir, { recursive: true });
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    return referenceInfo(
+      null,
+      compiler,
+      `cannot make the cache directory ${dir}: ${systemErrorText(error) ?? error}`,
+    );
+  }
   removeStalePartials(dir, name);
   const partial = `${binary}.${Deno.pid}.tmp`;
   const result = await compile(sourcePath, partial);
