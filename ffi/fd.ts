@@ -244,7 +244,7 @@ export function fdFlags(fd: number): number | null {
  * @throws {SyscallError} on other errors
  */
 export function poll(fds: readonly PollFd[], timeoutMs: number): PollFd[] {
-  const bytes = PollFdStruct.encode(fds);
+  const bytes = PollFdStruct.encodeArray(fds);
   const n = libc().poll(bytes, BigInt(fds.length), timeoutMs);
   if (n === -1) {
     try {
@@ -254,7 +254,7 @@ export function poll(fds: readonly PollFd[], timeoutMs: number): PollFd[] {
       throw error;
     }
   }
-  return PollFdStruct.decode(bytes);
+  return PollFdStruct.decodeArray(bytes);
 }
 
 /** `memfd_create(2)` flags. */

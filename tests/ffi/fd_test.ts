@@ -54,7 +54,10 @@ Deno.test("one-byte fill and verify (memset/memcmp) honour ranges and find the f
 
 Deno.test("ioctl(DMA_BUF_IOCTL_SYNC) on a memfd fails with ENOTTY naming the ioctl and the fd", () => {
   using memfd = memfdCreate("notabuf", 4096n);
-  const error = assertThrows(() => memfd.ioctl("DMA_BUF_IOCTL_SYNC", DmaBufSync.encode(1)), SyscallError);
+  const error = assertThrows(
+    () => memfd.ioctl("DMA_BUF_IOCTL_SYNC", DmaBufSync.encode({ flags: 1 })),
+    SyscallError,
+  );
   assertEquals(error.code, "ENOTTY");
   assertEquals(
     error.message,
