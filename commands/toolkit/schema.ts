@@ -10,16 +10,13 @@
  * @module
  */
 
-/** A wrong field of a document: where it is and what it must be. */
+/** A wrong field of a document: its path (`buffers[0].size`) and, as the message, what it must be. */
 export class SchemaError extends Error {
-  /** The field's path, e.g. `buffers[0].size`. */
-  readonly path: string;
+  override name = "SchemaError";
 
   /** Makes the error for the field at `path`. */
-  constructor(path: string, message: string) {
+  constructor(readonly path: string, message: string) {
     super(message);
-    this.name = "SchemaError";
-    this.path = path;
   }
 }
 

@@ -13,6 +13,7 @@
 import { assertEquals, assertOk } from "../assert.ts";
 import type { StructInfo } from "../../ffi/layout.ts";
 import * as structs from "../../ffi/structs.ts";
+import { hasGcc } from "../gcc.ts";
 
 const CACHE = `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/dmabuf-vm`;
 const HOST_CONFIG = Deno.build.arch === "x86_64" ? "CONFIG_X86_64=y" : "CONFIG_ARM64=y";
@@ -59,15 +60,6 @@ function kernels(): Kernel[] {
       skip: foreign ? `headers of another architecture than ${Deno.build.arch}` : null,
     }];
   });
-}
-
-function hasGcc(): boolean {
-  try {
-    return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether version `a` is at least `b` (`6.12.118` against `6.8`). */

@@ -7,15 +7,7 @@ import type { BenchReport } from "../../commands/bench/model.ts";
 import { runCli } from "../run_cli.ts";
 import { hwTest, needs } from "./hw.ts";
 import { pageAlign } from "../../ffi/page_size.ts";
-
-function hasGcc(): boolean {
-  try {
-    return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
+import { hasGcc } from "../gcc.ts";
 
 hwTest({
   name: "dmabuf bench --json measures system and udmabuf in Deno and C with ratios",
