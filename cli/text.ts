@@ -15,6 +15,7 @@ import {
   type UnexpectedFlagError,
 } from "@stricli/core";
 import { formatError } from "./errors.ts";
+import { shown } from "../commands/toolkit/errors.ts";
 import { runArgs, verboseRequested } from "./run_args.ts";
 
 function oneLine(text: string): string {
@@ -28,11 +29,13 @@ function suggest(corrections: readonly string[]): string {
 /** Messages for stricli's scanner errors, in the house grammar and naming the option. */
 const scannerMessages = {
   FlagNotFoundError: (error: FlagNotFoundError) =>
-    `Unknown option ${error.input.startsWith("-") ? "" : "--"}${error.input}${
+    `Unknown option ${error.input.startsWith("-") ? "" : "--"}${shown(error.input)}${
       suggest(error.corrections.map((c) => `--${c.replace(/^-+/, "")}`))
     }`,
   EnumValidationError: (error: EnumValidationError) =>
-    `--${error.externalFlagName}: Invalid value "${error.input}": expected one of ${error.values.join(", ")}`,
+    `--${error.externalFlagName}: Invalid value "${shown(error.input)}": expected one of ${
+      error.values.join(", ")
+    }`,
   UnexpectedFlagError: (error: UnexpectedFlagError) => `--${error.externalFlagName} given twice`,
 };
 
@@ -79,7 +82,7 @@ export const text: ApplicationText = {
     const suggestion = corrections.length > 0
       ? `; did you mean ${corrections.map((c) => `"${c.replaceAll("`", "")}"`).join(" or ")}?`
       : "";
-    return `dmabuf: Unknown command "${input}"${suggestion} (see dmabuf --help)`;
+    return `dmabuf: Unknown command "${shown(input)}"${suggestion} (see dmabuf --help)`;
   },
   exceptionWhileParsingArguments: (exc) => parsingMessage(exc),
   exceptionWhileRunningCommand: (exc) => formatError(exc, verboseRequested()),

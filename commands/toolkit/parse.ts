@@ -104,31 +104,33 @@ export function parseInterval(input: string): number {
 
 function parseNonNegativeInteger(input: string, what: string): number {
   if (!/^\d+$/.test(input.trim())) {
-    throw new UsageError(`Invalid ${what} "${input}": expected a non-negative integer`);
+    throw new UsageError(`Invalid ${what} "${shown(input)}": expected a non-negative integer`);
   }
   const value = Number(input.trim());
-  if (!Number.isSafeInteger(value)) throw new UsageError(`Invalid ${what} "${input}": too large`);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`Invalid ${what} "${shown(input)}": too large`);
   return value;
 }
 
 /** Parses a file descriptor number. @throws {UsageError} */
 export function parseFdNumber(input: string): number {
   const fd = parseNonNegativeInteger(input, "fd");
-  if (fd > 0x7fffffff) throw new UsageError(`Invalid fd "${input}": too large`);
+  if (fd > 0x7fffffff) throw new UsageError(`Invalid fd "${shown(input)}": too large`);
   return fd;
 }
 
 /** Parses a process id (> 0). @throws {UsageError} */
 export function parsePid(input: string): number {
   const pid = parseNonNegativeInteger(input, "pid");
-  if (pid === 0 || pid > 0x3fffffff) throw new UsageError(`Invalid pid "${input}": expected a process id`);
+  if (pid === 0 || pid > 0x3fffffff) {
+    throw new UsageError(`Invalid pid "${shown(input)}": expected a process id`);
+  }
   return pid;
 }
 
 /** Parses a positive count (`--count`, `--iterations`). @throws {UsageError} */
 export function parseCount(input: string): number {
   const count = parseNonNegativeInteger(input, "count");
-  if (count === 0) throw new UsageError(`Invalid count "${input}": must be at least 1`);
+  if (count === 0) throw new UsageError(`Invalid count "${shown(input)}": must be at least 1`);
   return count;
 }
 
@@ -143,7 +145,9 @@ export function parsePattern(input: string): Pattern {
   const random = /^random:(\d+)$/.exec(text);
   if (random !== null) {
     const seed = Number(random[1]);
-    if (seed > 0xffffffff) throw new UsageError(`Invalid pattern "${input}": the seed must fit 32 bits`);
+    if (seed > 0xffffffff) {
+      throw new UsageError(`Invalid pattern "${shown(input)}": the seed must fit 32 bits`);
+    }
     return { kind: "random", seed };
   }
   if (/^(0x[0-9a-f]{1,2}|\d{1,3})$/.test(text)) {
@@ -151,7 +155,7 @@ export function parsePattern(input: string): Pattern {
     if (value <= 0xff) return value === 0 ? { kind: "zero" } : { kind: "byte", value };
   }
   throw new UsageError(
-    `Invalid pattern "${input}": expected zero, a byte such as 0xa5, counter, or random:SEED`,
+    `Invalid pattern "${shown(input)}": expected zero, a byte such as 0xa5, counter, or random:SEED`,
   );
 }
 
@@ -172,7 +176,7 @@ const U32_MAX = 0xffff_ffff;
 export function parseSeqno(input: string): number {
   const text = input.trim();
   if (!/^\d+$/.test(text) || Number(text) > U32_MAX) {
-    throw new UsageError(`Invalid seqno "${input}": expected an integer from 0 to ${U32_MAX}`);
+    throw new UsageError(`Invalid seqno "${shown(input)}": expected an integer from 0 to ${U32_MAX}`);
   }
   return Number(text);
 }
@@ -180,10 +184,10 @@ export function parseSeqno(input: string): number {
 /** Parses a CLOCK_MONOTONIC time in ns (`--at`), a u64. @throws {UsageError} */
 export function parseNanoseconds(input: string): bigint {
   if (!/^\d+$/.test(input.trim())) {
-    throw new UsageError(`Invalid time "${input}": expected nanoseconds, a non-negative integer`);
+    throw new UsageError(`Invalid time "${shown(input)}": expected nanoseconds, a non-negative integer`);
   }
   const ns = BigInt(input.trim());
-  if (ns > 0xffff_ffff_ffff_ffffn) throw new UsageError(`Invalid time "${input}": more than 64 bits`);
+  if (ns > 0xffff_ffff_ffff_ffffn) throw new UsageError(`Invalid time "${shown(input)}": more than 64 bits`);
   return ns;
 }
 
