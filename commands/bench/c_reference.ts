@@ -6,7 +6,7 @@
 
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CliError, interruptedExitCode, systemErrorText } from "../toolkit/errors.ts";
+import { CliError, errorText, interruptedExitCode } from "../toolkit/errors.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 import { LATENCY_BATCH } from "./deno_side.ts";
 
@@ -180,7 +180,7 @@ export async function buildReference(
     source = Deno.readFileSync(sourcePath);
   } catch (error) {
     // The board bundle ships no C source: Deno numbers only, as without gcc.
-    return referenceInfo(null, compiler, `cannot read ${sourcePath}: ${systemErrorText(error) ?? error}`);
+    return referenceInfo(null, compiler, `cannot read ${sourcePath}: ${errorText(error)}`);
   }
   const hash = (await sha256Hex(new Uint8Array([...source, ...new TextEncoder().encode(cflags + compiler)])))
     .slice(0, HASH_CHARS);
@@ -201,7 +201,7 @@ export async function buildReference(
     return referenceInfo(
       null,
       compiler,
-      `cannot make the cache directory ${dir}: ${systemErrorText(error) ?? error}`,
+      `cannot make the cache directory ${dir}: ${errorText(error)}`,
     );
   }
   removeStalePartials(dir, name);

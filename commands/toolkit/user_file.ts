@@ -14,7 +14,7 @@
  * @module
  */
 
-import { CliError, shown, systemErrorText } from "./errors.ts";
+import { CliError, errorText, shown } from "./errors.ts";
 import { formatBytes } from "./units.ts";
 
 /** How much is read at a time. */
@@ -34,7 +34,7 @@ function kindOf(info: Deno.FileInfo): string {
 /** A failure of the runtime's file calls on `path` as one line. */
 function fileError(verb: "read" | "write", path: string, error: unknown): CliError {
   if (error instanceof CliError) return error;
-  const why = systemErrorText(error) ?? (error instanceof Error ? error.message : String(error));
+  const why = errorText(error);
   return new CliError(`Cannot ${verb} ${shown(path)}: ${why}`, { cause: error });
 }
 
@@ -248,7 +248,7 @@ export function checkDirectory(path: string, flag: string): void {
     Deno.readDirSync(path)[Symbol.iterator]().next();
   } catch (error) {
     if (error instanceof CliError) throw error;
-    const why = systemErrorText(error) ?? (error instanceof Error ? error.message : String(error));
+    const why = errorText(error);
     throw new CliError(`Cannot read ${where}: ${why}`, { cause: error });
   }
 }
