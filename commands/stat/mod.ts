@@ -181,12 +181,12 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
 async function run(this: DmabufContext, flags: StatFlags, out: Output, io: BufferedIo): Promise<void> {
   // --procs needs the system too, but checkFlags refuses it with --input.
   const live = flags.input === undefined ? await import("./live.ts") : null;
-  const take = (): Snapshot =>
+  const take = (): Snapshot | Promise<Snapshot> =>
     flags.input === undefined ? live!.takeSnapshot(flags.source) : readSnapshotFile(flags.input);
 
   if (flags.compare !== undefined) {
     const current = view(await take(), flags, live);
-    const base = readSnapshotFile(flags.compare);
+    const base = await readSnapshotFile(flags.compare);
     const diff = difference(select(base.buffers, selectionOf(flags)), current.buffers);
     warnAboutInput(out, current.snapshot, isFiltered(flags));
     if (out.json) {

@@ -86,10 +86,10 @@ export interface ReadTextOptions {
   /** What the file is read as, for messages: `a bufinfo or a dmabuf stat --json document`. */
   readonly readAs: string;
   /**
-   * Looks at the start of the text (the first read, at most 64 KiB) and returns why it cannot be what is
-   * wanted, or undefined: so a large file of something else is given up at once.
+   * Looks at the start of the file (the bytes of the first read, at most 64 KiB) and returns why it cannot be
+   * what is wanted, or undefined: so a large file of something else is given up at once.
    */
-  readonly sniff?: (start: string) => string | undefined;
+  readonly sniff?: (start: Uint8Array) => string | undefined;
 }
 
 /**
@@ -100,7 +100,7 @@ export interface ReadTextOptions {
 export function readUserText(path: string, options: ReadTextOptions): string {
   const decoder = new TextDecoder();
   const sniffed = (bytes: Uint8Array) => {
-    const why = options.sniff?.(decoder.decode(bytes));
+    const why = options.sniff?.(bytes);
     if (why !== undefined) throw new CliError(`${shown(path)} is not ${options.readAs}: ${why}`);
   };
   const tooLarge = (size: string) =>

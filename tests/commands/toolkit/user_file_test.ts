@@ -42,8 +42,8 @@ Deno.test("readUserText: the sniff sees the start and can give up at once", () =
   using dir = tempDir();
   Deno.writeTextFileSync(`${dir}/x`, "not it");
   let seen = "";
-  const sniff = (start: string) => {
-    seen = start;
+  const sniff = (start: Uint8Array) => {
+    seen = new TextDecoder().decode(start);
     return "it is not it";
   };
   assertThrows(
