@@ -19,11 +19,15 @@ export function exitCodeOf(error: unknown): number {
   return ExitCode.FAILURE;
 }
 
-/** Whether an error is the user's own (a message is enough) rather than a bug (which deserves a stack). */
+/**
+ * Whether an error is the user's world (a message is enough) rather than a bug (which deserves a stack),
+ * decided by where it came from, not by its class: what the system or the user's files did is turned into
+ * a {@link CliError} where it happens (a full disk writing stdout, a path that is a directory), the kernel's
+ * answers are the ffi's errors; anything else, a `Deno.errors.NotFound` from inside the tool included, is
+ * an internal error.
+ */
 function isExpected(error: unknown): boolean {
-  return error instanceof CliError || (error instanceof Error && KERNEL_ERROR_NAMES.has(error.name)) ||
-    error instanceof Deno.errors.NotFound ||
-    error instanceof Deno.errors.PermissionDenied;
+  return error instanceof CliError || (error instanceof Error && KERNEL_ERROR_NAMES.has(error.name));
 }
 
 function firstLine(text: string): string {

@@ -8,8 +8,9 @@ import { run } from "@stricli/core";
 import { app } from "./app.ts";
 import { type InterruptOptions, makeContext } from "../commands/toolkit/context.ts";
 import { ExitCode } from "../commands/toolkit/errors.ts";
+import { requireInheritedFds } from "../commands/toolkit/fd_origin.ts";
 import { type Io, processIo } from "../commands/toolkit/streams.ts";
-import { noteVerbose } from "./verbose.ts";
+import { noteArgs } from "./run_args.ts";
 
 /** stricli's own exit codes for scanner and routing failures, which the user sees as usage errors. */
 const STRICLI_USAGE_CODES = new Set([-4, -5]);
@@ -30,7 +31,7 @@ function exitStatus(code: number | string | null | undefined): number {
  * or a child's status). Never throws for user errors; tests call this in-process.
  */
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
-  noteVerbose(args);
+  noteArgs(args);
   const controller = new AbortController();
   const listeners: [Deno.Signal, () => void][] = [];
   let watch: Disposable | undefined;
@@ -82,6 +83,8 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
 }
 
 if (import.meta.main) {
+  // A process of its own, started from a shell: --fd N names an fd that shell handed over.
+  requireInheritedFds();
   const status = await main(Deno.args);
   // One turn of the event loop before exiting: Deno 2.9 stores V8's code cache of the modules it compiled
   // only from its event loop, and --help, --version and usage errors wait on nothing, so without this they

@@ -20,7 +20,8 @@
 import { CliError, UsageError } from "./toolkit/errors.ts";
 import { DmaBuf, NotADmaBufError } from "../ffi/dma_buf.ts";
 import { DmaHeap, resolveHeapName, UDMABUF_HEAP } from "../ffi/dma_heap.ts";
-import { type Fd, isOpenFd } from "../ffi/fd.ts";
+import type { Fd } from "../ffi/fd.ts";
+import { checkHandedFd } from "./handed_fd.ts";
 import { getFdOf } from "../ffi/pidfd.ts";
 import { allocUdmabuf, udmabufLimit } from "../ffi/udmabuf.ts";
 import { pageAlign } from "../ffi/page_size.ts";
@@ -155,12 +156,7 @@ export function selectBuffer(flags: BufferSelectFlags): DmaBuf {
   const source = bufferSource(flags);
   switch (source.kind) {
     case "fd": {
-      if (!isOpenFd(source.fd)) {
-        throw new CliError(`fd ${source.fd} is not open in this process`, {
-          hint:
-            `pass an inherited dma-buf fd, e.g. dmabuf alloc --size 1M --exec -- dmabuf map --fd 3 --read`,
-        });
-      }
+      checkHandedFd(source.fd);
       return dmaBufOr(() => DmaBuf.duplicate(source.fd));
     }
     case "pid": {

@@ -219,10 +219,10 @@ function report(out: Output, report: Report): void {
   } else {
     const how = report.method === "poll" ? " (poll on the dma-buf)" : "";
     const words: Record<WaitResult, string> = {
-      signalled: report.method === "poll" ? out.green("idle") : out.green("signalled"),
-      error: out.red(`signalled with error ${state === null ? "" : fenceStatusText(state.status)}`),
-      timeout: out.yellow("timed out"),
-      interrupted: out.yellow("interrupted"),
+      signalled: out.paint(report.method === "poll" ? "idle" : "signalled", "green"),
+      error: out.paint(`signalled with error ${state === null ? "" : fenceStatusText(state.status)}`, "red"),
+      timeout: out.paint("timed out", "yellow"),
+      interrupted: out.paint("interrupted", "yellow"),
     };
     out.line(`${label}: ${words[result]} after ${formatDuration(outcome.elapsedMs)}${how}`);
     if (report.deadlineNs !== null) {

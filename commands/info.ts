@@ -15,6 +15,7 @@ import { isDmaBufFdinfo, parseFdinfo } from "../ffi/text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "../ffi/text/maps.ts";
 import { allocateBuffers, bufferSource } from "./buffer_select.ts";
 import { explainPidError } from "./pid_errors.ts";
+import { checkHandedFd } from "./handed_fd.ts";
 import type { BufferSelectFlags } from "./toolkit/flags.ts";
 
 /** Flags of `dmabuf info`. */
@@ -147,6 +148,7 @@ export function info(this: DmabufContext, flags: InfoFlags): void {
     using set = allocateBuffers({ heap: source.heap, size: source.size });
     described = describeFdOf(Deno.pid, set.buffers[0]!.fd);
   } else {
+    if (source.kind === "fd") checkHandedFd(source.fd);
     described = describeFdOf(source.kind === "pid" ? source.pid : Deno.pid, source.fd);
   }
   if (out.json) out.data(described);

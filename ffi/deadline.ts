@@ -48,7 +48,7 @@ function ioctl(file: Fd, name: IoctlName, arg: Uint8Array<ArrayBuffer>): void {
  * @throws {SyscallError} e.g. EBADF, EINVAL
  */
 export function setDeadline(syncFile: Fd, deadlineNs: bigint): void {
-  ioctl(syncFile, "SYNC_IOC_SET_DEADLINE", SyncSetDeadlineStruct.encode(deadlineNs));
+  ioctl(syncFile, "SYNC_IOC_SET_DEADLINE", SyncSetDeadlineStruct.encode({ deadlineNs }));
 }
 
 /** {@link setDeadline} at now + `inNs` on CLOCK_MONOTONIC; returns the absolute deadline. */

@@ -60,11 +60,11 @@ export class NotADmaBufError extends Error {
  */
 const SYNC_ARGS = Array.from(
   { length: DmaBufSyncFlags.DMA_BUF_SYNC_VALID_FLAGS_MASK + 2 },
-  (_, f) => DmaBufSync.encode(f),
+  (_, f) => DmaBufSync.encode({ flags: f }),
 );
 
 function syncArg(flags: number): Uint8Array<ArrayBuffer> {
-  return SYNC_ARGS[flags] ?? DmaBufSync.encode(flags);
+  return SYNC_ARGS[flags] ?? DmaBufSync.encode({ flags });
 }
 
 /** `struct dma_buf_export_sync_file` requests by access flags, copied into a buffer's scratch argument. */

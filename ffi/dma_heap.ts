@@ -4,7 +4,7 @@
  */
 
 import { DmaBuf } from "./dma_buf.ts";
-import { Fd, OpenFlags, openPath, readLink, stat } from "./fd.ts";
+import { Fd, listDir, OpenFlags, openPath, readLink, stat } from "./fd.ts";
 import { SyscallError } from "./errno.ts";
 import { DmaHeapAllocationData } from "./structs.ts";
 
@@ -83,10 +83,14 @@ export interface HeapEntry {
   pseudo: boolean;
 }
 
+/** The longest file name (`NAME_MAX`, `include/uapi/linux/limits.h`): no heap has a longer one. */
+const NAME_MAX = 255;
+
 /**
  * The one rule for heap names (the CLI's parser and {@link checkHeapName} both use it): a heap name is a single
  * entry of the heap directory, so it is not empty, has no `/` or NUL, and is not `.`; `..` is refused anywhere
- * in it (no kernel names a heap so, and a name that looks like a path step is more likely a mistake).
+ * in it (no kernel names a heap so, and a name that looks like a path step is more likely a mistake), and it
+ * is not longer than a file name can be.
  * Returns why `name` is not one, or undefined when it is.
  */
 export function heapNameProblem(name: string): string | undefined {
@@ -95,6 +99,9 @@ export function heapNameProblem(name: string): string | undefined {
   if (name.includes("\0")) return "contains a NUL byte";
   if (name.includes("..")) return "contains ..";
   if (name === ".") return ". is a directory, not a heap";
+  if (new TextEncoder().encode(name).length > NAME_MAX) {
+    return `longer than a file name can be (${NAME_MAX} bytes)`;
+  }
   return undefined;
 }
 
@@ -150,9 +157,9 @@ function entry(name: string, path: string, pseudo: boolean): HeapEntry {
 export function listHeaps(dir = HEAP_DIR, udmabufPath: string | null = UDMABUF_PATH): HeapEntry[] | null {
   let names: string[];
   try {
-    names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    names = listDir(dir).sort();
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) names = [];
+    if (error instanceof SyscallError && error.is("ENOENT")) names = [];
     else throw error;
     if (udmabufPath === null || !exists(udmabufPath)) return null;
   }

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { SyscallError } from "./errno.ts";
+import { Errno, type ErrnoName, SyscallError } from "./errno.ts";
 import { check, cString, libc } from "./libc.ts";
 import type { IoctlName } from "./ioctl.ts";
 import { Ioctl } from "./ioctl.ts";
@@ -166,6 +166,23 @@ export function readProcSysFile(path: string): string {
   return new TextDecoder().decode(out);
 }
 
+/**
+ * The names in directory `path` (Deno's listing, which covers /proc, /sys and /dev under `--allow-all`), with
+ * its errors turned into the project's {@link SyscallError} (`readdir on <path> failed: EACCES`).
+ * @throws {SyscallError}
+ */
+export function listDir(path: string): string[] {
+  try {
+    return [...Deno.readDirSync(path)].map((entry) => entry.name);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code in Errno) {
+      throw new SyscallError("readdir", Errno[code as ErrnoName], { target: path });
+    }
+    throw error;
+  }
+}
+
 /** `readlink(2)` of `path`, e.g. `/proc/self/fd/3` → `/dmabuf:name`. @throws {SyscallError} */
 export function readLink(path: string): string {
   const out = new Uint8Array(4096);
@@ -215,9 +232,10 @@ export function dupCloexec(fd: number, label = `fd ${fd}`): Fd {
 /** The first fd number after stdin, stdout and stderr. */
 const FIRST_NON_STDIO_FD = 3;
 
-/** Whether `fd` is an open descriptor of this process. */
-export function isOpenFd(fd: number): boolean {
-  return libc().fcntl(fd, Fcntl.F_GETFD, 0n) !== -1;
+/** The fd flags (`F_GETFD`: `FD_CLOEXEC`) of `fd`, or null when it is not an open descriptor of this process. */
+export function fdFlags(fd: number): number | null {
+  const flags = libc().fcntl(fd, Fcntl.F_GETFD, 0n);
+  return flags === -1 ? null : flags;
 }
 
 /**
@@ -226,7 +244,7 @@ export function isOpenFd(fd: number): boolean {
  * @throws {SyscallError} on other errors
  */
 export function poll(fds: readonly PollFd[], timeoutMs: number): PollFd[] {
-  const bytes = PollFdStruct.encode(fds);
+  const bytes = PollFdStruct.encodeArray(fds);
   const n = libc().poll(bytes, BigInt(fds.length), timeoutMs);
   if (n === -1) {
     try {
@@ -236,7 +254,7 @@ export function poll(fds: readonly PollFd[], timeoutMs: number): PollFd[] {
       throw error;
     }
   }
-  return PollFdStruct.decode(bytes);
+  return PollFdStruct.decodeArray(bytes);
 }
 
 /** `memfd_create(2)` flags. */

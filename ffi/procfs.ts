@@ -14,8 +14,8 @@
  * @module
  */
 
-import { Errno, type ErrnoName, SyscallError } from "./errno.ts";
-import { OpenFlags, readLink, readProcSysFile, stat } from "./fd.ts";
+import { type ErrnoName, SyscallError } from "./errno.ts";
+import { listDir, OpenFlags, readLink, readProcSysFile, stat } from "./fd.ts";
 import { type Fdinfo, isDmaBufFdinfo, parseFdinfo } from "./text/fdinfo.ts";
 import { DMABUF_PATH_PREFIX, type DmaBufMapping, parseDmaBufMaps } from "./text/maps.ts";
 
@@ -94,23 +94,6 @@ export function readMounts(): string | null {
     return readProcSysFile("/proc/self/mounts");
   } catch {
     return null;
-  }
-}
-
-/**
- * The names in directory `path` (Deno's listing, which covers /proc and /sys under `--allow-all`), with its
- * errors turned into the project's {@link SyscallError} (`readdir on <path> failed: EACCES`).
- * @throws {SyscallError}
- */
-export function listDir(path: string): string[] {
-  try {
-    return [...Deno.readDirSync(path)].map((entry) => entry.name);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code in Errno) {
-      throw new SyscallError("readdir", Errno[code as ErrnoName], { target: path });
-    }
-    throw error;
   }
 }
 

@@ -137,7 +137,7 @@ export class SwSyncTimeline implements Disposable {
     if (!Number.isInteger(step) || step < 0 || step > MAX_INC) {
       throw new RangeError(`Invalid increment ${step}: expected an integer from 0 to ${MAX_INC}`);
     }
-    this.file.ioctl("SW_SYNC_IOC_INC", U32.encode(step));
+    this.file.ioctl("SW_SYNC_IOC_INC", U32.encode({ value: step }));
     this.#value += step;
   }
 

@@ -6,8 +6,7 @@
  */
 
 import { SyscallError } from "./errno.ts";
-import { readProcSysFile } from "./fd.ts";
-import { listDir } from "./procfs.ts";
+import { listDir, readProcSysFile } from "./fd.ts";
 
 /** Where the per-buffer directories are. */
 export const SYSFS_BUFFERS_DIR = "/sys/kernel/dmabuf/buffers";

@@ -19,7 +19,7 @@
  */
 
 import { Errno, SyscallError } from "./errno.ts";
-import { Fd, OpenFlags, openPath, readProcSysFile, stat } from "./fd.ts";
+import { Fd, listDir, OpenFlags, openPath, readProcSysFile, stat } from "./fd.ts";
 import { check, cString, errno, libc } from "./libc.ts";
 import { type MountEntry, parseMounts } from "./text/mounts.ts";
 
@@ -106,11 +106,6 @@ export function removeDirectory(path: string): void {
   check(libc().rmdir(cString(path)), "rmdir", path);
 }
 
-/** The names in a directory. @throws {SyscallError}-like Deno errors */
-function list(path: string): string[] {
-  return [...Deno.readDirSync(path)].map((e) => e.name);
-}
-
 /** A fresh instance name: `dmabuf-<pid>-<6 random hex digits>`. */
 export function instanceName(pid: number = Deno.pid): string {
   const random = crypto.getRandomValues(new Uint8Array(3));
@@ -125,7 +120,7 @@ export function removeStaleInstances(root: string): string[] {
   const removed: string[] = [];
   let names: string[];
   try {
-    names = list(`${root}/instances`);
+    names = listDir(`${root}/instances`);
   } catch {
     return removed;
   }

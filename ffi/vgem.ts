@@ -38,9 +38,9 @@ const CARD_NODE = /^card\d+$/;
 export function drmDriverName(file: Fd): string {
   // The struct holds the name buffer's address: memory that cannot move (see native_memory.ts).
   using name = new NativeMemory(DRIVER_NAME_CAPACITY);
-  const arg = DrmVersionStruct.encode(name.address, name.length);
+  const arg = DrmVersionStruct.encode({ name: name.address, nameLen: BigInt(name.length) });
   file.ioctl("DRM_IOCTL_VERSION", arg);
-  const length = Math.min(DrmVersionStruct.decodeNameLength(arg), name.length);
+  const length = Math.min(Number(DrmVersionStruct.decode(arg).nameLen), name.length);
   return new TextDecoder().decode(name.bytes().subarray(0, length));
 }
 
@@ -187,7 +187,7 @@ export class Vgem implements Disposable {
 
   /** `DRM_IOCTL_GEM_CLOSE`: drops the handle (exported dma-bufs keep the buffer alive). @throws {SyscallError} */
   closeHandle(handle: number): void {
-    this.file.ioctl("DRM_IOCTL_GEM_CLOSE", DrmGemCloseStruct.encode(handle));
+    this.file.ioctl("DRM_IOCTL_GEM_CLOSE", DrmGemCloseStruct.encode({ handle }));
   }
 
   /** Closes the device; idempotent. Unsignalled fences still signal by themselves after 10 s. */

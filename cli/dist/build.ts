@@ -176,9 +176,13 @@ export async function bundleCli(outdir: string): Promise<void> {
   ], { cwd: checkout });
 }
 
-/** The launcher (bin/dmabuf) of a bundle: cli/dist/dmabuf.sh with its placeholders filled. */
+/**
+ * The launcher (bin/dmabuf) of a bundle: cli/dist/dmabuf.sh with its placeholders filled, and cli/launch_env.sh
+ * (what cli/dmabuf sources) put in at `@LAUNCH_ENV@`.
+ */
 export function launcherScript(values: Record<string, string>): string {
-  return fillTemplate(Deno.readTextFileSync(`${here}dmabuf.sh`), values);
+  const launchEnv = Deno.readTextFileSync(`${here}../launch_env.sh`).trimEnd();
+  return fillTemplate(Deno.readTextFileSync(`${here}dmabuf.sh`), { ...values, LAUNCH_ENV: launchEnv });
 }
 
 /** Builds the tarballs; returns their paths. */

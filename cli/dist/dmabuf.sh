@@ -8,7 +8,8 @@
 # Nothing is written to the install directory. Deno's cache (DENO_DIR, else $XDG_CACHE_HOME/deno or
 # ~/.cache/deno) only holds V8's code cache for lib/dmabuf/, which saves 15-25 ms per start on an x86_64 PC:
 # where it cannot be created (HOME missing or read-only) Deno silently keeps it in memory, so nothing is needed
-# there. DENO_DIR=/dev/null/deno turns it off for certain.
+# there. DENO_DIR=/dev/null/deno turns it off for certain, as cli/launch_env.sh (put in below) does where HOME
+# is set but is no directory.
 # Test hook: DMABUF_PREFLIGHT_ROOT is prefixed to the paths the pre-flight reads (the glibc and musl
 # loaders, /proc/self/smaps), so tests can fake another system.
 
@@ -66,6 +67,8 @@ if [ ! -e "$fake_root$loader" ]; then
   fail "no glibc on this system ($loader is missing): Deno needs glibc, so dmabuf cannot run"
 fi
 [ -x "$deno" ] || fail "the Deno runtime of this bundle is missing: $deno (unpack the whole tarball again)"
+
+@LAUNCH_ENV@
 
 export DENO_NO_UPDATE_CHECK=1
 # Lazy dynamic imports: Deno would otherwise read every command's chunk before starting any command.

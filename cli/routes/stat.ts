@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseCount, parseDuration, parsePath, parseSize } from "../../commands/toolkit/parse.ts";
+import { parseCount, parseInterval, parsePath, parseSize } from "../../commands/toolkit/parse.ts";
 import type { StatFlags } from "../../commands/stat/mod.ts";
 import { DEFAULT_WATCH_MS } from "../../commands/toolkit/flags.ts";
 import { parseGlob } from "../../commands/toolkit/glob.ts";
@@ -8,10 +8,13 @@ import { parseGlob } from "../../commands/toolkit/glob.ts";
 /** The shortest `--watch` interval: a refresh reads every buffer (and with --procs every process). */
 const MIN_WATCH_MS = 100;
 
-/** `--watch` with no value means the default interval; shorter than {@link MIN_WATCH_MS} is raised to it. */
+/**
+ * `--watch` with no value means the default interval; 0 is refused as any interval is; shorter than
+ * {@link MIN_WATCH_MS} is raised to it.
+ */
 function parseWatch(input: string): number {
   if (input === "") return DEFAULT_WATCH_MS;
-  return Math.max(parseDuration(input), MIN_WATCH_MS);
+  return Math.max(parseInterval(input), MIN_WATCH_MS);
 }
 
 /** `dmabuf stat`: the system's dma-bufs. */

@@ -1,6 +1,6 @@
 import { buildCommand } from "@stricli/core";
 import { commonFlags, type DmabufContext } from "../../commands/toolkit/context.ts";
-import { parseDuration, parsePath, parsePid } from "../../commands/toolkit/parse.ts";
+import { parseInterval, parsePath, parsePid } from "../../commands/toolkit/parse.ts";
 import type { TraceCommandFlags } from "../../commands/trace/mod.ts";
 
 /** `dmabuf trace`: the fence lifecycle from the kernel's tracepoints, summarised per timeline. */
@@ -11,7 +11,7 @@ export const traceCommand = buildCommand<TraceCommandFlags, [], DmabufContext>({
       ...commonFlags,
       duration: {
         kind: "parsed",
-        parse: parseDuration,
+        parse: parseInterval,
         optional: true,
         placeholder: "DURATION",
         brief: "Record for DURATION (500ms, 10s, 1m); default: until Ctrl-C or SIGTERM",

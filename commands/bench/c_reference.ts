@@ -6,7 +6,7 @@
 
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CliError } from "../toolkit/errors.ts";
+import { CliError, errorText, interruptedExitCode } from "../toolkit/errors.ts";
 import type { Pattern } from "../../ffi/pattern.ts";
 import { LATENCY_BATCH } from "./deno_side.ts";
 
@@ -41,23 +41,101 @@ function referencePattern(pattern: Pattern): string {
   }
 }
 
-/** Where compiled references are cached: `${XDG_CACHE_HOME:-$HOME/.cache}/dmabuf`. */
-export function cacheDir(env: (name: string) => string | undefined): string {
+/**
+ * Where compiled references are cached: `${XDG_CACHE_HOME:-$HOME/.cache}/dmabuf`; a string saying why there is
+ * none when neither is usable (HOME unset, or not a directory: as root, making `HOME=/nonexistent` would put a
+ * directory where none should be).
+ */
+export function cacheDir(env: (name: string) => string | undefined): { path: string } | { reason: string } {
   const xdg = env("XDG_CACHE_HOME");
-  if (xdg !== undefined && xdg.startsWith("/")) return `${xdg}/dmabuf`;
+  if (xdg !== undefined && xdg.startsWith("/")) return { path: `${xdg}/dmabuf` };
   const home = env("HOME");
-  if (home === undefined || home === "") {
-    throw new CliError("Cannot find a cache directory: neither XDG_CACHE_HOME nor HOME is set");
+  if (home === undefined || home === "") return { reason: "neither XDG_CACHE_HOME nor HOME is set" };
+  try {
+    if (Deno.statSync(home).isDirectory) return { path: `${home}/.cache/dmabuf` };
+  } catch {
+    // missing: as not a directory
   }
-  return `${home}/.cache/dmabuf`;
+  return { reason: `HOME (${home}) is no directory; set XDG_CACHE_HOME` };
+}
+
+/** The signals that stop a build (and remove what it had written). */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * Removes partial builds (`<name>-<hash>.<pid>.tmp`) left in `dir` by runs that are gone (SIGKILL, a crash),
+ * leaving those of running processes alone.
+ */
+function removeStalePartials(dir: string, name: string): void {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const match = new RegExp(`^${RegExp.escape(name)}-[0-9a-f]+\\.(\\d+)\\.tmp$`).exec(entry.name);
+    if (match === null) continue;
+    try {
+      Deno.statSync(`/proc/${match[1]}`);
+    } catch {
+      try {
+        Deno.removeSync(`${dir}/${entry.name}`);
+      } catch {
+        // Removed by another run meanwhile.
+      }
+    }
+  }
+}
+
+/**
+ * Runs gcc to build `partial`, stopped by SIGINT/SIGTERM while it runs: gcc is killed and the partial output
+ * removed, so nothing is left behind.
+ * @throws {CliError} exit 130/143 when a signal stopped it
+ */
+async function compile(sourcePath: string, partial: string): Promise<Deno.CommandOutput> {
+  const stop = new AbortController();
+  const listeners = STOP_SIGNALS.map((name) => {
+    const listener = () => stop.abort(name);
+    Deno.addSignalListener(name, listener);
+    return [name, listener] as const;
+  });
+  try {
+    return await run("gcc", [...REFERENCE_CFLAGS, "-o", partial, sourcePath], stop.signal);
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+  } finally {
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    if (stop.signal.aborted) {
+      try {
+        Deno.removeSync(partial);
+      } catch {
+        // gcc had not created it yet
+      }
+    }
+  }
+  throw new CliError("Interrupted while building the C reference", {
+    exitCode: interruptedExitCode(stop.signal.reason),
+  });
 }
 
 async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
 }
 
-export async function run(command: string, args: string[]): Promise<Deno.CommandOutput> {
-  return await new Deno.Command(command, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
+/** Runs `command` with `args`, its output collected; `signal` kills it (SIGTERM) when aborted. */
+export async function run(
+  command: string,
+  args: string[],
+  signal?: AbortSignal,
+): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(signal === undefined ? {} : { signal }),
+  }).output();
 }
 
 /** A {@link ReferenceInfo}: available when `binary` is given, else not, for `reason`. */
@@ -97,10 +175,18 @@ export async function buildReference(
   }
   // A path, not URL.pathname: that keeps %20 for a space and gcc would not find the file.
   const sourcePath = fileURLToPath(sourceUrl);
-  const source = Deno.readFileSync(sourcePath);
+  let source: Uint8Array;
+  try {
+    source = Deno.readFileSync(sourcePath);
+  } catch (error) {
+    // The board bundle ships no C source: Deno numbers only, as without gcc.
+    return referenceInfo(null, compiler, `cannot read ${sourcePath}: ${errorText(error)}`);
+  }
   const hash = (await sha256Hex(new Uint8Array([...source, ...new TextEncoder().encode(cflags + compiler)])))
     .slice(0, HASH_CHARS);
-  const dir = cacheDir(env);
+  const cache = cacheDir(env);
+  if ("reason" in cache) return referenceInfo(null, compiler, `no cache directory: ${cache.reason}`);
+  const dir = cache.path;
   const name = basename(sourcePath, ".c");
   const binary = `${dir}/${name}-${hash}`;
   try {
@@ -109,10 +195,24 @@ export async function buildReference(
   } catch {
     // Not built yet.
   }
-  Deno.mkdirSync(dir, { recursive: true });
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    return referenceInfo(
+      null,
+      compiler,
+      `cannot make the cache directory ${dir}: ${errorText(error)}`,
+    );
+  }
+  removeStalePartials(dir, name);
   const partial = `${binary}.${Deno.pid}.tmp`;
-  const result = await run("gcc", [...REFERENCE_CFLAGS, "-o", partial, sourcePath]);
+  const result = await compile(sourcePath, partial);
   if (!result.success) {
+    try {
+      Deno.removeSync(partial);
+    } catch {
+      // gcc wrote nothing
+    }
     const first = new TextDecoder().decode(result.stderr).split("\n").find((l) => l.includes("error")) ?? "";
     return referenceInfo(null, compiler, `gcc failed to build ${sourcePath}: ${first.trim()}`);
   }

@@ -6,11 +6,11 @@
 
 import { CliError, UsageError } from "../toolkit/errors.ts";
 import type { DmaBuf } from "../../ffi/dma_buf.ts";
-import { SyscallError } from "../../ffi/errno.ts";
 import { getFdOf } from "../../ffi/pidfd.ts";
 import { NotASyncFileError, SyncFile } from "../../ffi/sync_file.ts";
 import { DEFAULT_HEAP } from "../buffer_select.ts";
 import { explainPidError } from "../pid_errors.ts";
+import { checkHandedFd } from "../handed_fd.ts";
 import type { BufferSelectFlags } from "../toolkit/flags.ts";
 
 /** Where a sync_file comes from: `--fd N` of this process, or of `--pid P`. */
@@ -33,6 +33,7 @@ export function selectionLabel(selection: SyncFileSelection): string {
  */
 export function openSyncFile(selection: SyncFileSelection): SyncFile {
   const label = selectionLabel(selection);
+  if (selection.pid === undefined) checkHandedFd(selection.fd);
   try {
     if (selection.pid === undefined) return SyncFile.duplicate(selection.fd, label);
     return SyncFile.from(getFdOf({ pid: selection.pid, fd: selection.fd }));
@@ -42,7 +43,6 @@ export function openSyncFile(selection: SyncFileSelection): SyncFile {
 }
 
 function syncFileSelectionError(error: unknown, selection: SyncFileSelection): unknown {
-  const label = selectionLabel(selection);
   if (error instanceof NotASyncFileError) {
     return new CliError(error.message, {
       cause: error,
@@ -53,12 +53,6 @@ function syncFileSelectionError(error: unknown, selection: SyncFileSelection): u
   }
   if (selection.pid !== undefined) {
     return explainPidError(error, "getfd", { pid: selection.pid, fd: selection.fd });
-  }
-  if (error instanceof SyscallError && error.is("EBADF")) {
-    return new CliError(`${label} is not open in dmabuf's process`, {
-      cause: error,
-      hint: "an fd must be inherited (e.g. from alloc/fence --exec, or a shell redirection), or give --pid",
-    });
   }
   return error;
 }

@@ -8,7 +8,7 @@
  */
 
 import type { CommonFlags, DmabufContext } from "../toolkit/context.ts";
-import { CliError, UsageError } from "../toolkit/errors.ts";
+import { CliError, shown, UsageError } from "../toolkit/errors.ts";
 import { fenceStatusText, type SyncFile } from "../../ffi/sync_file.ts";
 import { MAX_INC, SwSyncTimeline, SwSyncUnavailableError } from "../../ffi/sw_sync.ts";
 import { checkHandOff, FIRST_CHILD_FD, handOff, readyLine, wantsExec, wantsHold } from "../hand_off.ts";
@@ -64,7 +64,7 @@ export function parseSwSyncCommand(line: string): SwSyncCommand | null {
   const words = line.trim().split(/\s+/).filter((word) => word !== "");
   if (words.length === 0 || words[0]!.startsWith("#")) return null;
   const [verb, argument, ...extra] = words;
-  const bad = (why: string) => new UsageError(`Bad sw-sync command "${line.trim()}": ${why}`);
+  const bad = (why: string) => new UsageError(`Bad sw-sync command "${shown(line.trim())}": ${why}`);
   if (extra.length > 0) throw bad("too many words");
   switch (verb!.toLowerCase()) {
     case "inc": {

@@ -88,8 +88,7 @@ export function signalledAgo(fence: FenceState, nowNs: bigint): string {
 /** A status for people, coloured when the output is: green signalled, yellow active, red error. */
 export function statusWord(out: Output, status: number): string {
   const text = fenceStatusText(status);
-  if (status > 0) return out.green(text);
-  return status === 0 ? out.yellow(text) : out.red(text);
+  return out.paint(text, status > 0 ? "green" : status === 0 ? "yellow" : "red");
 }
 
 /** Prints `<title>: "<name>" <status>, N fences` and a table of the fences (driver, timeline, status, when). */

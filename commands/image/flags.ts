@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "../toolkit/errors.ts";
+import { shown, UsageError } from "../toolkit/errors.ts";
 import { parsePath } from "../toolkit/parse.ts";
 import { findFormat, formatHelpLines, FrameError } from "./fourcc.ts";
 import type { YuvRange } from "./convert.ts";
@@ -33,7 +33,9 @@ export function parseDimension(input: string): number {
   const text = input.trim();
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new UsageError(`Invalid size "${input}": expected a positive whole number of pixels or bytes`);
+    throw new UsageError(
+      `Invalid size "${shown(input)}": expected a positive whole number of pixels or bytes`,
+    );
   }
   return value;
 }

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { shown } from "../toolkit/errors.ts";
+
 /** The canonical fourcc of each format: the V4L2 code where there is one, DRM's short code otherwise. */
 export type Fourcc =
   | "YUYV"
@@ -176,7 +178,7 @@ export function findFormat(name: string): PixelFormat {
   const format = BY_NAME.get(name.trim().toUpperCase());
   if (format === undefined) {
     throw new FrameError(
-      `Unknown fourcc "${name}": expected one of ${PIXEL_FORMATS.map((f) => f.fourcc).join(", ")}`,
+      `Unknown fourcc "${shown(name)}": expected one of ${PIXEL_FORMATS.map((f) => f.fourcc).join(", ")}`,
     );
   }
   return format;

@@ -12,6 +12,7 @@ import { Output } from "../toolkit/output.ts";
 import type { Io, TextIo } from "../toolkit/streams.ts";
 import { sleep } from "../toolkit/timer.ts";
 import { readSnapshotFile, type Snapshot, type SourceChoice, type StatBuffer } from "./snapshot.ts";
+import type { StatCompareDocument, StatWatchDocument } from "./document.ts";
 import {
   attribute,
   type Attribution,
@@ -197,23 +198,24 @@ export async function stat(this: DmabufContext, flags: StatFlags): Promise<void>
 async function run(this: DmabufContext, flags: StatFlags, out: Output, io: BufferedIo): Promise<void> {
   // --procs needs the system too, but checkFlags refuses it with --input.
   const live = flags.input === undefined ? await import("./live.ts") : null;
-  const take = (): Snapshot =>
+  const take = (): Snapshot | Promise<Snapshot> =>
     flags.input === undefined ? live!.takeSnapshot(flags.source) : readSnapshotFile(flags.input);
 
   if (flags.compare !== undefined) {
     const current = view(await take(), flags, live);
-    const base = readSnapshotFile(flags.compare);
+    const base = await readSnapshotFile(flags.compare);
     const diff = difference(select(base.buffers, selectionOf(flags)), current.buffers);
     warnAboutInput(out, current.snapshot, isFiltered(flags));
     if (out.json) {
-      out.data({
+      const document: StatCompareDocument = {
         source: current.snapshot.source,
         sourcePath: current.snapshot.sourcePath,
         compareWith: flags.compare,
         added: diff.added.map((b) => bufferJson(b)),
         freed: diff.freed.map((b) => bufferJson(b)),
         bytesDelta: diff.bytesDelta,
-      });
+      };
+      out.data(document);
       return;
     }
     out.line(sourceLine(current.snapshot));
@@ -242,12 +244,13 @@ async function run(this: DmabufContext, flags: StatFlags, out: Output, io: Buffe
     const v = view(await take(), flags, live);
     const diff = previous === null ? null : difference(previous, v.buffers);
     if (out.json) {
-      out.data({
+      const document: StatWatchDocument = {
         ...snapshotJson(v.snapshot, v.buffers, v.attribution),
         time: new Date().toISOString(),
         added: diff?.added.map((b) => b.inode) ?? [],
         freed: diff?.freed.map((b) => b.inode) ?? [],
-      });
+      };
+      out.data(document);
     } else {
       if (redraw) io.stdout.write(CLEAR_SCREEN);
       else if (round > 1) out.line();

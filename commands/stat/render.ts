@@ -9,6 +9,7 @@ import type { Column } from "../toolkit/table.ts";
 import { formatBytes } from "../toolkit/units.ts";
 import type { BufinfoFence } from "../../ffi/text/bufinfo.ts";
 import type { Snapshot, StatBuffer } from "./snapshot.ts";
+import type { StatBufferDocument, StatDocument } from "./document.ts";
 import {
   type Attribution,
   type Difference,
@@ -20,11 +21,8 @@ import {
 } from "./model.ts";
 
 /** A buffer as JSON (the documented field order), with its holders when attributed. */
-export function bufferJson(buffer: StatBuffer, holders?: Holder[]): Record<string, unknown> {
-  if (buffer.nameKnown === undefined) {
-    const fields = buffer as unknown as Record<string, unknown>;
-    return holders === undefined ? fields : { ...fields, holders };
-  }
+export function bufferJson(buffer: StatBuffer, holders?: Holder[]): StatBufferDocument {
+  if (buffer.nameKnown === undefined) return holders === undefined ? buffer : { ...buffer, holders };
   const { nameKnown: _internal, ...fields } = buffer;
   return holders === undefined ? fields : { ...fields, holders };
 }
@@ -34,8 +32,8 @@ export function snapshotJson(
   snapshot: Snapshot,
   buffers: readonly StatBuffer[],
   attribution: Attribution | null,
-): Record<string, unknown> {
-  const doc: Record<string, unknown> = {
+): StatDocument {
+  const doc: StatDocument = {
     source: snapshot.source,
     sourcePath: snapshot.sourcePath,
     generation: snapshot.generation,

@@ -108,54 +108,16 @@ export function listSnapshot(
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function numOrNull(value: unknown): number | null {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-
-function strOrNull(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-/** Reads the buffers of a saved `dmabuf stat --json` document; null when the value is not one. */
-function fromStatJson(value: unknown, path: string): Snapshot | null {
-  if (!isRecord(value) || !Array.isArray(value.buffers)) return null;
-  const buffers: StatBuffer[] = [];
-  for (const item of value.buffers) {
-    if (!isRecord(item) || typeof item.inode !== "number" || typeof item.size !== "number") return null;
-    buffers.push({
-      inode: item.inode,
-      size: item.size,
-      exporter: strOrNull(item.exporter),
-      name: strOrNull(item.name),
-      count: numOrNull(item.count),
-      flags: numOrNull(item.flags),
-      mode: numOrNull(item.mode),
-      attachments: Array.isArray(item.attachments) ? item.attachments.map(String) : null,
-      fences: Array.isArray(item.fences) ? item.fences as BufinfoFence[] : null,
-    });
-  }
-  return listSnapshot("file", path, buffers, null);
-}
-
 /**
  * A snapshot from text read from `path`: a bufinfo (any generation) or a saved `dmabuf stat --json`.
  * @throws {CliError} when it is neither
  */
-export function snapshotFromText(text: string, path: string): Snapshot {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith("{")) {
-    let value: unknown;
-    try {
-      value = JSON.parse(trimmed);
-    } catch {
-      value = undefined;
-    }
-    const saved = fromStatJson(value, path);
-    if (saved !== null) return saved;
+export async function snapshotFromText(text: string, path: string): Promise<Snapshot> {
+  // A bufinfo never starts with "{": such a file is a saved document or nothing, and says which field is wrong.
+  // The schema is loaded only then: a bufinfo's cold path does without it.
+  if (text.trimStart().startsWith("{")) {
+    const { readSavedBuffers } = await import("./document.ts");
+    return listSnapshot("file", path, readSavedBuffers(text, path), null);
   }
   const snapshot = fromBufinfoText(text, "file", path);
   if (snapshot === null) {
@@ -179,22 +141,28 @@ export const SNIFF_BYTES = 4096;
 /** What `--input`/`--compare` read a file as, in messages. */
 const READ_AS = "a bufinfo or a dmabuf stat --json document";
 
+/** The bytes JSON and text may start with before their first character: space, tab, CR, LF. */
+const LEADING_SPACE = new Set([0x20, 0x09, 0x0d, 0x0a]);
+
 /**
  * Why the start of a file shows it is neither a bufinfo nor a saved document, or undefined: binary data, or
- * {@link SNIFF_BYTES} of text without a `Dma-buf Objects:` line, the header or a buffer row.
+ * {@link SNIFF_BYTES} of text without a `Dma-buf Objects:` line, the header or a buffer row. Only those first
+ * bytes are decoded (this runs on the cold path of every `stat --input`).
  */
-export function notASnapshot(start: string): string | undefined {
-  if (start.trimStart().startsWith("{")) return undefined;
-  const head = start.slice(0, SNIFF_BYTES);
-  if (head.includes("\0")) return "it holds binary data (NUL bytes)";
+export function notASnapshot(start: Uint8Array): string | undefined {
+  let first = 0;
+  while (first < start.length && LEADING_SPACE.has(start[first]!)) first++;
+  if (start[first] === 0x7b /* "{" */) return undefined;
+  const head = start.subarray(0, SNIFF_BYTES);
+  if (head.includes(0)) return "it holds binary data (NUL bytes)";
   if (head.length < SNIFF_BYTES) return undefined;
-  const lines = head.slice(0, head.lastIndexOf("\n") + 1);
+  const lines = new TextDecoder().decode(head.subarray(0, head.lastIndexOf(0x0a) + 1));
   if (parseBufinfo(lines).recognized) return undefined;
   return `its first ${SNIFF_BYTES} bytes have no 'Dma-buf Objects:' line, header or buffer row`;
 }
 
 /** Reads `path` (`-` = stdin) as a snapshot. @throws {CliError} when it cannot be read or is not bufinfo */
-export function readSnapshotFile(path: string): Snapshot {
+export function readSnapshotFile(path: string): Promise<Snapshot> {
   const text = readUserText(path, { limit: MAX_INPUT_BYTES, readAs: READ_AS, sniff: notASnapshot });
   return snapshotFromText(text, path);
 }

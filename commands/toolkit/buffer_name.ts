@@ -5,16 +5,16 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { shown, UsageError } from "./errors.ts";
 import { NAME_LEN } from "../../ffi/structs.ts";
 
 /** Checks a name for a kernel `char name[NAME_LEN]` field that `ioctl` fills. @throws {UsageError} */
 function checkName(input: string, ioctl: string): string {
   const bytes = new TextEncoder().encode(input).length;
   if (bytes >= NAME_LEN) {
-    throw new UsageError(`Name "${input}" is ${bytes} bytes: ${ioctl} takes at most ${NAME_LEN - 1}`);
+    throw new UsageError(`Name "${shown(input)}" is ${bytes} bytes: ${ioctl} takes at most ${NAME_LEN - 1}`);
   }
-  if (input.includes("\0")) throw new UsageError(`Name "${input}" contains a NUL byte`);
+  if (input.includes("\0")) throw new UsageError(`Name "${shown(input)}" contains a NUL byte`);
   return input;
 }
 

@@ -120,3 +120,8 @@ export class Exit extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/** An error as one line of a message: {@link systemErrorText} for the runtime's, else its message. */
+export function errorText(error: unknown): string {
+  return systemErrorText(error) ?? (error instanceof Error ? error.message : String(error));
+}

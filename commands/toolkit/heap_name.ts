@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { shown, UsageError } from "./errors.ts";
 import { HEAP_DIR, heapNameProblem } from "../../ffi/dma_heap.ts";
 
 /**
@@ -16,7 +16,9 @@ export function parseHeapName(input: string): string {
   const problem = heapNameProblem(input);
   if (problem !== undefined) {
     throw new UsageError(
-      `Invalid heap name "${input}": ${problem}; expected one entry of ${HEAP_DIR}, e.g. system or cma`,
+      `Invalid heap name "${
+        shown(input)
+      }": ${problem}; expected one entry of ${HEAP_DIR}, e.g. system or cma`,
     );
   }
   return input;

@@ -6,7 +6,7 @@
  */
 
 import { ChunkedWriter } from "./chunked.ts";
-import { type ColorMode, paint, useColor } from "./color.ts";
+import { type ColorMode, paint, type Style, useColor } from "./color.ts";
 import { writeJson } from "./json_writer.ts";
 import type { TextIo } from "./streams.ts";
 import { type Column, writeTable } from "./table.ts";
@@ -68,37 +68,12 @@ export class Output {
   /** Writes rows as an aligned table with a bold header on stdout, in pieces of about 64 KiB. */
   table<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): void {
     const out = new ChunkedWriter(this.#io.stdout);
-    writeTable(out, columns, rows, (line) => this.bold(line));
+    writeTable(out, columns, rows, (line) => this.paint(line, "bold"));
     out.flush();
   }
 
-  /** Bold when colour is on. */
-  bold(text: string): string {
-    return paint(this.color, text, "bold");
-  }
-
-  /** Dim when colour is on. */
-  dim(text: string): string {
-    return paint(this.color, text, "dim");
-  }
-
-  /** Red when colour is on. */
-  red(text: string): string {
-    return paint(this.color, text, "red");
-  }
-
-  /** Green when colour is on. */
-  green(text: string): string {
-    return paint(this.color, text, "green");
-  }
-
-  /** Yellow when colour is on. */
-  yellow(text: string): string {
-    return paint(this.color, text, "yellow");
-  }
-
-  /** Cyan when colour is on. */
-  cyan(text: string): string {
-    return paint(this.color, text, "cyan");
+  /** `text` in `styles` when colour is on (the shared decision, `color.ts`), else as it is. */
+  paint(text: string, ...styles: readonly Style[]): string {
+    return paint(this.color, text, ...styles);
   }
 }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { CliError, systemErrorText } from "./errors.ts";
+import { CliError, errorText } from "./errors.ts";
 
 /** A place text is written to. */
 export interface Stream {
@@ -77,7 +77,7 @@ function stdoutStream(): OutputStream {
       } catch (error) {
         if (error instanceof Deno.errors.BrokenPipe) return closed.abort(STDOUT_CLOSED);
         failed = true;
-        const why = systemErrorText(error) ?? (error instanceof Error ? error.message : String(error));
+        const why = errorText(error);
         throw new CliError(`Cannot write to stdout: ${why}`, { cause: error });
       }
     },

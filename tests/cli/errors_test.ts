@@ -33,3 +33,11 @@ Deno.test("exitCodeOf: a RangeError from inside the tool is internal (exit 1), n
     "dmabuf: internal error: Cannot decode struct sync_file_info: 8 bytes, need 56 (run with --verbose for the stack)",
   );
 });
+
+Deno.test("formatError: a runtime error is internal by origin, whatever its class (NotFound included)", () => {
+  const error = new Deno.errors.NotFound("No such file or directory (os error 2): readfile '/x'");
+  assertEquals(
+    formatError(error, false),
+    "dmabuf: internal error: No such file or directory (os error 2): readfile '/x' (run with --verbose for the stack)",
+  );
+});

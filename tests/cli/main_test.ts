@@ -150,3 +150,68 @@ Deno.test("dmabuf heaps output has no colour when stdout is not a terminal or NO
   const noColor = await runCli(["heaps"], { terminal: true, env: { NO_COLOR: "1" } });
   assertEquals(noColor.stdout.includes("\x1b["), false);
 });
+
+Deno.test("options before the command: the line with them after it, --color with its value, before --", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["--color", "never", "heaps", "--json"],
+      "dmabuf: options go after the command: dmabuf heaps --json --color never",
+    ],
+    [
+      ["--json", "fence", "info", "--fd", "3"],
+      "dmabuf: options go after the command: dmabuf fence info --fd 3 --json",
+    ],
+    [
+      ["--json", "alloc", "--exec", "--", "sh", "-c", "echo $DMABUF_FDS"],
+      "dmabuf: options go after the command: dmabuf alloc --exec --json -- sh -c 'echo $DMABUF_FDS'",
+    ],
+    [["--json"], "dmabuf: options go after a command (see dmabuf --help)"],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stdout, stderr } = await runCli(args);
+    assertEquals([code, stdout, stderr], [2, "", `${message}\n`]);
+  }
+});
+
+Deno.test("a flag given twice says so, for boolean and valued flags", async () => {
+  for (
+    const [args, flag] of [[["heaps", "--json", "--json"], "--json"], [[
+      "alloc",
+      "--size",
+      "4K",
+      "--size",
+      "8K",
+    ], "--size"]]
+  ) {
+    const { code, stderr } = await runCli(args as string[]);
+    assertEquals([code, stderr], [2, `dmabuf: ${flag} given twice\n`]);
+  }
+});
+
+Deno.test("a 130,000-character value (the most one argument can be) is one short line wherever it goes", async () => {
+  const a = "a".repeat(130_000);
+  const runs = [
+    ["alloc", "--name", a, "--size", "4K"],
+    ["alloc", "--heap", a, "--size", "4K"],
+    ["alloc", "--size", a],
+    ["map", "--fd", a],
+    ["map", "--fd", "3", "--fill", a],
+    ["map", "--image", "/tmp/x.png", "--fourcc", a, "--width", "4", "--height", "4", "--fd", "3"],
+    ["fence-wait", "--pid", a, "--fd", "3"],
+    ["fence", "merge", "--fd", "3", "--fd", "4", "--name", a],
+    ["fence", "deadline", "--fd", "3", "--at", a],
+    ["heaps", "--color", a],
+    ["heaps", `--${a}`],
+    [a],
+    ["stat", "--input", a],
+    ["stat", "--name", a],
+    ["stat", "--watch", a],
+  ];
+  for (const args of runs) {
+    const { code, stderr } = await runCli(args);
+    const what = args.map((arg) => arg.length > 20 ? "<130,000 a>" : arg).join(" ");
+    assertOk(code === 1 || code === 2, `${what}: exit ${code}`);
+    assertOk(oneLine(stderr), `${what}: ${stderr.slice(0, 300)}`);
+    assertOk(stderr.length < 400, `${what}: ${stderr.length} characters: ${stderr.slice(0, 300)}`);
+  }
+});

@@ -5,7 +5,6 @@
  * in-process otherwise.
  * @module
  */
-// deno-lint-ignore-file no-unused-vars
 
 import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertMatch, assertOk } from "../assert.ts";
@@ -183,6 +182,30 @@ Deno.test("#5 map --size 4K --write /dev/zero does not read the device to its en
   oneErrorLine(result.stderr);
 });
 
+Deno.test("#6 a non-UTF-8 argument (stat --input $'name_\\xff.txt', alloc --name $'\\xff') is one line, exit 2", async () => {
+  for (
+    const script of [
+      `exec "$D" stat --input "$(printf 'name_\\377.txt')"`,
+      `exec "$D" alloc --name "$(printf '\\377')"`,
+    ]
+  ) {
+    const result = await shWithin(script, 10_000);
+    assertEquals([result.code, result.stdout], [2, ""], script);
+    const line = oneErrorLine(result.stderr);
+    assertIncludes(line, "UTF-8");
+  }
+});
+
+Deno.test("#7 run from a deleted working directory, stat --input with an absolute path works", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-cwd-" });
+  const result = await shWithin(`cd "${dir}" && rmdir "${dir}" && exec "$D" stat --input "${V6_1}"`, 20_000);
+  assertEquals(result.code, 0, result.stderr);
+  assertIncludes(result.stdout, "Total: 2 buffers");
+  // The shell itself may warn that it cannot name its directory; nothing from the runtime or the tool.
+  const lines = result.stderr.split("\n").filter((line) => line !== "" && !/getcwd/.test(line));
+  assertEquals(lines, []);
+});
+
 Deno.test("#8 dmabuf --help > /dev/full: Cannot write to stdout, one line, exit 1", async () => {
   const result = await shWithin(`exec "$D" --help > /dev/full`, 20_000);
   assertEquals(result.code, 1);
@@ -215,7 +238,18 @@ Deno.test("#10 smoke --heap-dir FILE and --output DIR are refused before the run
   assertEquals(oneErrorLine(output.stderr), "dmabuf: Cannot write /tmp: EISDIR (Is a directory)");
 });
 
-Deno.test("#10 smoke --output to a file an unprivileged user may not write is refused before the run", async () => {
+/** Running the CLI as another user (setpriv) needs root. */
+const ROOT = Deno.uid() === 0;
+
+Deno.test({
+  name: `#10 smoke --output to a file an unprivileged user may not write is refused before the run${
+    ROOT ? "" : " [ignored: needs root to run it as uid 65534]"
+  }`,
+  ignore: !ROOT,
+  fn: unprivilegedOutput,
+});
+
+async function unprivilegedOutput(): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-" });
   try {
     Deno.chmodSync(dir, 0o700);
@@ -241,10 +275,145 @@ Deno.test("#10 smoke --output to a file an unprivileged user may not write is re
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+}
+
+Deno.test("#11 alloc --size 9999999999999999999T is too large, not 'not a whole number'", async () => {
+  const { code, stderr } = await runCli(["alloc", "--size", "9999999999999999999T"]);
+  assertEquals(code, 2);
+  assertIncludes(oneErrorLine(stderr), "too large (at most");
+});
+
+Deno.test("#12 a saved stat --json with size -5, inode 7.5 or size 1e400 is refused naming the field", async () => {
+  const cases: [string, string][] = [
+    [
+      JSON.stringify({ buffers: [{ ...BUFFER, size: -5 }] }),
+      "buffers[0].size must be a non-negative integer",
+    ],
+    [
+      JSON.stringify({ buffers: [{ ...BUFFER, inode: 7.5 }] }),
+      "buffers[0].inode must be a non-negative integer",
+    ],
+    [`{"buffers": [{"inode": 1, "size": 1e400}]}`, "buffers[0].size must be a non-negative integer"],
+  ];
+  for (const [text, why] of cases) {
+    const path = savedDocument(text);
+    try {
+      const { code, stdout, stderr } = await runCli(["stat", "--input", path]);
+      assertEquals([code, stdout], [1, ""]);
+      assertIncludes(oneErrorLine(stderr), why);
+    } finally {
+      Deno.removeSync(path);
+    }
+  }
+});
+
+Deno.test("#13 a truncated or wrongly shaped stat --json gives the JSON error or the field, not 'not a bufinfo'", async () => {
+  const cases: [string, string][] = [
+    ['{"buffers": [', "not valid JSON"],
+    ['{"buffers":[{"inode":"x"}]}', "buffers[0].inode must be a non-negative integer"],
+  ];
+  for (const [text, why] of cases) {
+    const path = savedDocument(text);
+    try {
+      const { code, stderr } = await runCli(["stat", "--input", path]);
+      assertEquals(code, 1);
+      const line = oneErrorLine(stderr);
+      assertIncludes(line, why);
+      assertEquals(line.includes("Dma-buf Objects"), false, line);
+    } finally {
+      Deno.removeSync(path);
+    }
+  }
 });
 
 Deno.test("#14 map --fd 0 --fill zero --out FILE: --out goes with --read", async () => {
   const { code, stderr } = await runCli(["map", "--fd", "0", "--fill", "zero", "--out", "/tmp/x"]);
   assertEquals(code, 2);
   assertEquals(oneErrorLine(stderr), "dmabuf: --out goes with --read");
+});
+
+Deno.test("#15 SIGINT or SIGTERM to bench while it compiles the C reference leaves no .tmp behind", async () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const dir = Deno.makeTempDirSync({ prefix: "dmabuf-review-bench-" });
+    try {
+      // A gcc that answers --version and, asked to compile, creates its output and then takes its time.
+      Deno.mkdirSync(`${dir}/bin`);
+      Deno.writeTextFileSync(
+        `${dir}/bin/gcc`,
+        `#!/bin/sh
+[ "$1" = --version ] && { echo "gcc (fake) 1"; exit 0; }
+while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
+: > "$out"
+exec sleep 30
+`,
+        { mode: 0o755 },
+      );
+      const child = new Deno.Command(CLI_PATH, {
+        args: ["bench", "--heap-dir", "/dev", "--heap", "null", "--iterations", "3", "--sizes", "4K"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        env: { XDG_CACHE_HOME: `${dir}/cache`, PATH: `${dir}/bin:${Deno.env.get("PATH")}` },
+      }).spawn();
+      const cache = `${dir}/cache/dmabuf`;
+      const partials = () => {
+        try {
+          return [...Deno.readDirSync(cache)].map((entry) => entry.name).filter((name) =>
+            name.endsWith(".tmp")
+          );
+        } catch {
+          return [];
+        }
+      };
+      for (let waited = 0; partials().length === 0; waited += 50) {
+        assertOk(waited < 20_000, "the fake gcc never started");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await child.status;
+      clearTimeout(timer);
+      await child.stderr.cancel();
+      assertEquals(partials(), [], `after ${signal}`);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("#16 HOME=/nonexistent dmabuf heaps creates no directory there", async () => {
+  const home = `/nonexistent-dmabuf-review-${Deno.pid}`;
+  const result = await runWithin("/usr/bin/env", [
+    "-i",
+    `PATH=${Deno.env.get("PATH")}`,
+    `HOME=${home}`,
+    CLI_PATH,
+    "heaps",
+  ], 20_000);
+  let created = true;
+  try {
+    Deno.statSync(home);
+  } catch {
+    created = false;
+  }
+  if (created) Deno.removeSync(home, { recursive: true });
+  assertEquals([result.code, created], [0, false], result.stderr);
+});
+
+Deno.test("#17 heaps --json --json: --json given twice", async () => {
+  const { code, stderr } = await runCli(["heaps", "--json", "--json"]);
+  assertEquals(code, 2);
+  assertEquals(oneErrorLine(stderr), "dmabuf: --json given twice");
+});
+
+Deno.test("#18 dmabuf --json heaps: options go after the command", async () => {
+  const { code, stderr } = await runCli(["--json", "heaps"]);
+  assertEquals(code, 2);
+  assertEquals(oneErrorLine(stderr), "dmabuf: options go after the command: dmabuf heaps --json");
+});
+
+Deno.test("#19 map --fd 3 where fd 3 was not inherited says so, not what the runtime keeps there", async () => {
+  const { code, stderr } = await spawnCli(["map", "--fd", "3", "--read"]);
+  assertEquals(code, 1);
+  assertIncludes(oneErrorLine(stderr), "fd 3 was not inherited (it is not open in the calling shell)");
 });

@@ -45,7 +45,7 @@ Deno.test("dmabuf trace --help names the flags, the JSON fields, what it needs a
 
 for (
   const [args, message] of [
-    [["--duration", "0s"], "dmabuf: Invalid --duration 0 ms: expected more than 0\n"],
+    [["--duration", "0s"], 'dmabuf: --duration: Cannot parse duration "0s": must be more than 0\n'],
     [
       ["--duration", "soon"],
       'dmabuf: --duration: Cannot parse duration "soon": expected e.g. 500ms, 2s, 1m\n',

@@ -1,6 +1,5 @@
-import { assertEquals, assertIncludes, assertThrows } from "../assert.ts";
-import { CliError } from "../../commands/toolkit/errors.ts";
-import { cacheDir } from "../../commands/bench/c_reference.ts";
+import { assertEquals, assertIncludes } from "../assert.ts";
+import { buildReference, cacheDir } from "../../commands/bench/c_reference.ts";
 import { bandwidthIterations } from "../../commands/bench/deno_side.ts";
 import { type BenchReport, GOALS, type Side } from "../../commands/bench/model.ts";
 import { benchRows, formatRatio, renderBenchMarkdown } from "../../commands/bench/render.ts";
@@ -60,11 +59,21 @@ Deno.test("bandwidthIterations: capped at 256 MiB moved, at least 3, at most the
   assertEquals(bandwidthIterations(2, 512 * MiB), 2);
 });
 
-Deno.test("cacheDir: XDG_CACHE_HOME when absolute, else HOME/.cache, else a one-line error", () => {
+Deno.test("cacheDir: XDG_CACHE_HOME when absolute, else HOME/.cache when HOME is a directory, else why not", () => {
   const env = (vars: Record<string, string>) => (name: string) => vars[name];
-  assertEquals(cacheDir(env({ XDG_CACHE_HOME: "/x", HOME: "/h" })), "/x/dmabuf");
-  assertEquals(cacheDir(env({ XDG_CACHE_HOME: "relative", HOME: "/h" })), "/h/.cache/dmabuf");
-  assertThrows(() => cacheDir(env({})), CliError, "Cannot find a cache directory");
+  const home = Deno.makeTempDirSync({ prefix: "dmabuf-home-" });
+  try {
+    assertEquals(cacheDir(env({ XDG_CACHE_HOME: "/x", HOME: "/h" })), { path: "/x/dmabuf" });
+    assertEquals(cacheDir(env({ XDG_CACHE_HOME: "relative", HOME: home })), {
+      path: `${home}/.cache/dmabuf`,
+    });
+    assertEquals(cacheDir(env({})), { reason: "neither XDG_CACHE_HOME nor HOME is set" });
+    assertEquals(cacheDir(env({ HOME: "/nonexistent" })), {
+      reason: "HOME (/nonexistent) is no directory; set XDG_CACHE_HOME",
+    });
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
 });
 
 const REPORT: BenchReport = {
@@ -150,4 +159,35 @@ Deno.test("renderBenchMarkdown: header lines, the C runs explained, one table ro
   assertIncludes(markdown, "| HEAP | SIZE | MEASUREMENT | DENO | C | C 1-THREAD | DENO/C | GOAL |\n");
   assertIncludes(markdown, "| system | 4 KiB | DMA_BUF_IOCTL_SYNC | 650 ns (p99 650 ns) |");
   assertEquals(markdown.split("\n").filter((line) => line.startsWith("| ")).length, 4);
+});
+
+Deno.test("buildReference removes the partial builds of runs that are gone, not those of running ones", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dmabuf-bench-cache-" });
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    Deno.mkdirSync(`${dir}/bin`);
+    // A gcc that answers --version and "builds" by creating its output.
+    Deno.writeTextFileSync(
+      `${dir}/bin/gcc`,
+      '#!/bin/sh\n[ "$1" = --version ] && { echo "gcc (fake) 1"; exit 0; }\n' +
+        'while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done\n: > "$out"\n',
+      { mode: 0o755 },
+    );
+    Deno.mkdirSync(`${dir}/cache/dmabuf`, { recursive: true });
+    const dead = `${dir}/cache/dmabuf/dmabuf_ref-0123456789ab.2147483646.tmp`;
+    const alive = `${dir}/cache/dmabuf/dmabuf_ref-0123456789ab.1.tmp`;
+    Deno.writeTextFileSync(dead, "");
+    Deno.writeTextFileSync(alive, "");
+    Deno.env.set("PATH", `${dir}/bin:${path}`);
+    const info = await buildReference((name) => name === "XDG_CACHE_HOME" ? `${dir}/cache` : undefined);
+    assertEquals([info.available, info.compiler], [true, "gcc (fake) 1"]);
+    const left = [...Deno.readDirSync(`${dir}/cache/dmabuf`)].map((e) => e.name).sort();
+    assertEquals(
+      left,
+      [info.binary!.slice(info.binary!.lastIndexOf("/") + 1), "dmabuf_ref-0123456789ab.1.tmp"].sort(),
+    );
+  } finally {
+    Deno.env.set("PATH", path);
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

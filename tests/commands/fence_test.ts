@@ -96,7 +96,7 @@ Deno.test("dmabuf fence info / fence-wait on a memfd say it is not a sync_file (
 Deno.test("dmabuf fence info --fd on an fd that is not open says so (exit 1)", async () => {
   const result = await runCli(["fence", "info", "--fd", "987654"]);
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^dmabuf: fd 987654 is not open in dmabuf's process; an fd must be inherited/);
+  assert.match(result.stderr, /^dmabuf: fd 987654 is not open in this process; an fd must be inherited/);
 });
 
 Deno.test("dmabuf fence-wait --dmabuf on a memfd says it is not a dma-buf (exit 1)", async () => {

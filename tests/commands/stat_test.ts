@@ -329,16 +329,17 @@ Deno.test("stat --watch 1h stops, exit 0, as soon as stdout's reader goes away (
 });
 
 Deno.test("notASnapshot: binary data, or 4 KiB of text without a bufinfo line, is given up on; JSON and bufinfo pass", () => {
-  assert.equal(notASnapshot("\0\0\0\0"), "it holds binary data (NUL bytes)");
+  const start = (text: string) => notASnapshot(new TextEncoder().encode(text));
+  assert.equal(start("\0\0\0\0"), "it holds binary data (NUL bytes)");
   assert.equal(
-    notASnapshot("a log line\n".repeat(500)),
+    start("a log line\n".repeat(500)),
     "its first 4096 bytes have no 'Dma-buf Objects:' line, header or buffer row",
   );
   // Shorter than 4 KiB: the whole text decides, as before.
-  assert.equal(notASnapshot("a log line\n"), undefined);
-  assert.equal(notASnapshot(`  {"buffers": ${"[".repeat(5000)}`), undefined);
+  assert.equal(start("a log line\n"), undefined);
+  assert.equal(start(` \r\n {"buffers": ${"[".repeat(5000)}`), undefined);
   const bufinfo = Deno.readTextFileSync(fixture("edge_names"));
-  assert.equal(notASnapshot(bufinfo.repeat(Math.ceil(5000 / bufinfo.length))), undefined);
+  assert.equal(start(bufinfo.repeat(Math.ceil(5000 / bufinfo.length))), undefined);
 });
 
 Deno.test("stat --input '' and --compare '' are usage errors", async () => {
@@ -388,5 +389,53 @@ Deno.test("stat --input --json keeps fence contexts and seqnos beyond 2^53 exact
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stat --json of every bufinfo fixture reads back through the saved-document schema, unchanged", async () => {
+  for (const name of ["v5_10", "v5_16", "v6_1", "v6_17", "edge_names", "spaces", "truncated"]) {
+    const { code, stdout } = await runCli(["stat", "--input", fixture(name), "--json", "--sort", "inode"]);
+    assert.equal(code, 0, name);
+    const saved = tempFile(stdout, ".json");
+    try {
+      const again = await runCli(["stat", "--input", saved, "--json", "--sort", "inode"]);
+      assert.equal(again.code, 0, `${name}: ${again.stderr}`);
+      assert.deepEqual(JSON.parse(again.stdout).buffers, JSON.parse(stdout).buffers, name);
+    } finally {
+      Deno.removeSync(saved);
+    }
+  }
+});
+
+Deno.test("stat --watch 0ms is a usage error, as trace --duration 0ms is", async () => {
+  for (
+    const args of [["stat", "--input", fixture("v6_1"), "--watch", "0ms"], ["trace", "--duration", "0ms"]]
+  ) {
+    const { code, stdout, stderr } = await runCli(args);
+    assert.deepEqual([code, stdout], [2, ""]);
+    assert.match(stderr, /^dmabuf: --(watch|duration): Cannot parse duration "0ms": must be more than 0\n$/);
+  }
+});
+
+Deno.test("stat --input of a saved --json keeps a u64 fence seqno exact, and refuses one of 2^64 or more", async () => {
+  const doc = (seq: string) =>
+    `{"buffers":[{"inode":5,"size":4096,"exporter":"system","name":null,"count":1,"flags":2,"mode":524295,` +
+    `"attachments":[],"fences":[{"usage":"write","driver":"sw_sync","timeline":"deno","context":3,` +
+    `"seq":${seq},"signalled":false}]}]}`;
+  const saved = tempFile(doc("18446744073709551615"), ".json");
+  try {
+    const { code, stdout, stderr } = await runCli(["stat", "--input", saved, "--json"]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /"seq": 18446744073709551615,/);
+  } finally {
+    Deno.removeSync(saved);
+  }
+  const tooBig = tempFile(doc("18446744073709551616"), ".json");
+  try {
+    const { code, stderr } = await runCli(["stat", "--input", tooBig, "--json"]);
+    assert.equal(code, 1);
+    assert.match(stderr, /buffers\[0\]\.fences\[0\]\.seq must be a non-negative integer below 2\^64/);
+  } finally {
+    Deno.removeSync(tooBig);
   }
 });

@@ -6,10 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { fillTemplate } from "../../cli/dist/build.ts";
-import { fileURLToPath } from "node:url";
+import { launcherScript } from "../../cli/dist/build.ts";
 
-const LAUNCHER = fileURLToPath(new URL("../../cli/dist/dmabuf.sh", import.meta.url));
 const HOST_ARCH = Deno.build.arch === "aarch64" ? "arm64" : "x64";
 const OTHER_ARCH = HOST_ARCH === "x64" ? "arm64" : "x64";
 const HOST_LOADER = HOST_ARCH === "x64" ? "lib64/ld-linux-x86-64.so.2" : "lib/ld-linux-aarch64.so.1";
@@ -28,6 +26,7 @@ function isFile(path: string): boolean {
 const CALL_END = "@@end of call@@";
 const FAKE_DENO = `#!/bin/sh
 { echo "DENO_DIR=$DENO_DIR"; printf '%s\\n' "$@"; echo "${CALL_END}"; } >>"$FAKE_LOG"
+echo "$(pwd) \${DMABUF_CWD_GONE-}" >"$FAKE_LOG.cwd"
 case $FAKE_CRASH:$1 in all:* | eval:eval) kill -SEGV $$ ;; esac
 echo "fake deno ran"
 `;
@@ -50,7 +49,7 @@ function makeInstall(arch: string): Install {
   Deno.mkdirSync(`${top}/bin`, { recursive: true });
   Deno.mkdirSync(`${top}/lib`);
   const values = { VERSION: "9.9.9", ARCH: arch, MACHINE: "m", DENO_VERSION: "0" };
-  Deno.writeTextFileSync(`${top}/bin/dmabuf`, fillTemplate(Deno.readTextFileSync(LAUNCHER), values), {
+  Deno.writeTextFileSync(`${top}/bin/dmabuf`, launcherScript(values), {
     mode: 0o755,
   });
   Deno.writeTextFileSync(`${top}/lib/deno`, FAKE_DENO, { mode: 0o755 });
@@ -88,7 +87,8 @@ interface Result {
 async function launch(
   install: Install,
   shell: string,
-  options: { args?: string[]; crash?: string; path?: string } = {},
+  options: { args?: string[]; crash?: string; path?: string; env?: Record<string, string>; cwd?: string } =
+    {},
 ) {
   await Deno.remove(install.log).catch(() => {});
   const [program, ...shellArgs] = shell.split(" ");
@@ -100,7 +100,9 @@ async function launch(
       DMABUF_PREFLIGHT_ROOT: install.root,
       FAKE_LOG: install.log,
       FAKE_CRASH: options.crash ?? "",
+      ...options.env,
     },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -150,6 +152,64 @@ for (const shell of SHELLS) {
       const flags = ["--allow-all", "--no-config", "--no-remote", "--no-npm", "--no-lock"];
       for (const flag of [...flags, "--unstable-lazy-dynamic-imports"]) {
         assert.ok(args.slice(0, script).includes(flag), flag);
+      }
+    } finally {
+      Deno.removeSync(install.dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`launcher (${shell}): an argument that is not UTF-8 is one line and exit 2; UTF-8 passes verbatim`, async () => {
+    const install = makeInstall(HOST_ARCH);
+    try {
+      const name = "caméra 😀";
+      const passed = await launch(install, shell, { args: ["alloc", "--name", name] });
+      assert.equal(passed.code, 0, passed.stderr);
+      assert.deepEqual(passed.calls[0]!.slice(-3), ["alloc", "--name", name]);
+      // Bytes a Deno.Command argument cannot carry: through a shell's printf.
+      const script = `exec "$0" stat --input "$(printf 'name_\\377.txt')"`;
+      const refused = await launch(install, shell, { path: "-c", args: [script, install.launcher] });
+      assertRefused(
+        { ...refused, code: refused.code === 2 ? 1 : refused.code },
+        "argument 3 (after --input) is not valid UTF-8",
+      );
+      assert.equal(refused.code, 2);
+    } finally {
+      Deno.removeSync(install.dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`launcher (${shell}): from a deleted working directory Deno starts in / with DMABUF_CWD_GONE=1`, async () => {
+    const install = makeInstall(HOST_ARCH);
+    const gone = Deno.makeTempDirSync({ prefix: "dmabuf-launcher-cwd-" });
+    try {
+      const result = await launch(install, shell, {
+        path: "-c",
+        args: [`rmdir "${gone}" && exec "$0"`, install.launcher],
+        cwd: gone,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(Deno.readTextFileSync(`${install.log}.cwd`), "/ 1\n");
+      const kept = await launch(install, shell, { cwd: install.dir });
+      assert.equal(kept.code, 0, kept.stderr);
+      assert.equal(Deno.readTextFileSync(`${install.log}.cwd`), `${Deno.realPathSync(install.dir)} \n`);
+    } finally {
+      Deno.removeSync(install.dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`launcher (${shell}): HOME that is no directory turns Deno's cache off rather than making it`, async () => {
+    const install = makeInstall(HOST_ARCH);
+    try {
+      const cases: [Record<string, string>, string][] = [
+        [{ HOME: "/nonexistent-home" }, "DENO_DIR=/dev/null/deno"],
+        [{ HOME: install.dir }, "DENO_DIR="],
+        [{ HOME: "/nonexistent-home", XDG_CACHE_HOME: `${install.dir}/cache` }, "DENO_DIR="],
+        [{ HOME: "/nonexistent-home", DENO_DIR: `${install.dir}/deno` }, `DENO_DIR=${install.dir}/deno`],
+      ];
+      for (const [env, expected] of cases) {
+        const result = await launch(install, shell, { env });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.calls[0]![0], expected, JSON.stringify(env));
       }
     } finally {
       Deno.removeSync(install.dir, { recursive: true });

@@ -1,8 +1,9 @@
 import { assertEquals, assertIncludes, assertMatch, assertOk, assertThrows } from "../assert.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import {
+  Fcntl,
+  fdFlags,
   fstat,
-  isOpenFd,
   memfdCreate,
   openPath,
   poll,
@@ -53,7 +54,10 @@ Deno.test("one-byte fill and verify (memset/memcmp) honour ranges and find the f
 
 Deno.test("ioctl(DMA_BUF_IOCTL_SYNC) on a memfd fails with ENOTTY naming the ioctl and the fd", () => {
   using memfd = memfdCreate("notabuf", 4096n);
-  const error = assertThrows(() => memfd.ioctl("DMA_BUF_IOCTL_SYNC", DmaBufSync.encode(1)), SyscallError);
+  const error = assertThrows(
+    () => memfd.ioctl("DMA_BUF_IOCTL_SYNC", DmaBufSync.encode({ flags: 1 })),
+    SyscallError,
+  );
   assertEquals(error.code, "ENOTTY");
   assertEquals(
     error.message,
@@ -76,7 +80,7 @@ Deno.test("Fd.close is idempotent and a closed Fd refuses use instead of reachin
   const number = memfd.fd;
   memfd.close();
   memfd.close();
-  assertEquals(isOpenFd(number), false);
+  assertEquals(fdFlags(number), null);
   assertThrows(() => memfd.fd, Error, "is closed");
 });
 
@@ -105,7 +109,7 @@ Deno.test("DmaBuf.duplicate of a memfd says what the fd is and leaves it open", 
   using memfd = memfdCreate("what", 4096n);
   const error = assertThrows(() => DmaBuf.duplicate(memfd.fd), NotADmaBufError);
   assertMatch(error.message, /^fd \d+ is not a dma-buf: it is \/memfd:what \(deleted\)$/);
-  assertEquals(isOpenFd(memfd.fd), true);
+  assertEquals(fdFlags(memfd.fd), Fcntl.FD_CLOEXEC);
 });
 
 Deno.test("DmaBuf.from takes ownership: an fd that is not a dma-buf is closed, never left with two owners", () => {
@@ -113,7 +117,7 @@ Deno.test("DmaBuf.from takes ownership: an fd that is not a dma-buf is closed, n
   const number = memfd.fd;
   assertThrows(() => DmaBuf.from(memfd), NotADmaBufError, "is not a dma-buf: it is /memfd:owned (deleted)");
   assertEquals(memfd.open, false);
-  assertEquals(isOpenFd(number), false);
+  assertEquals(fdFlags(number), null);
 });
 
 Deno.test("DmaBuf.duplicate of a regular file and a pipe names them", () => {

@@ -61,9 +61,9 @@ Deno.test("struct sizes match the kernel's (LP64)", () => {
 });
 
 Deno.test("struct dma_buf_sync encodes flags as a little-endian u64", () => {
-  const bytes = DmaBufSync.encode(0x7);
+  const bytes = DmaBufSync.encode({ flags: 0x7 });
   assertEquals(bytes, hex("07 00 00 00 00 00 00 00"));
-  assertEquals(DmaBufSync.decode(bytes), 7);
+  assertEquals(DmaBufSync.decode(bytes), { flags: 7 });
 });
 
 Deno.test("struct dma_buf_export_sync_file puts flags at 0 and fd at 4", () => {
@@ -133,8 +133,8 @@ Deno.test("struct sw_sync_create_fence_data: value @0, name @4, fence @36", () =
 });
 
 Deno.test("SW_SYNC_IOC_INC argument is a little-endian u32", () => {
-  assertEquals(U32.encode(0x01020304), hex("04 03 02 01"));
-  assertEquals(U32.decode(hex("ff ff ff ff")), 0xffffffff);
+  assertEquals(U32.encode({ value: 0x01020304 }), hex("04 03 02 01"));
+  assertEquals(U32.decode(hex("ff ff ff ff")), { value: 0xffffffff });
 });
 
 Deno.test("struct udmabuf_create: memfd @0, flags @4, offset @8, size @16", () => {
@@ -170,20 +170,24 @@ Deno.test("struct drm_vgem_fence_attach and drm_vgem_fence_signal", () => {
   );
   assertEquals(VgemFenceAttachStruct.decode(hex("01000000 01000000 07000000 00000000")).outFence, 7);
   assertEquals(VgemFenceSignalStruct.encode({ fence: 7, flags: 0 }), hex("07000000 00000000"));
-  assertEquals(DrmGemCloseStruct.encode(3), hex("03000000 00000000"));
+  assertEquals(DrmGemCloseStruct.encode({ handle: 3 }), hex("03000000 00000000"));
 });
 
 Deno.test("struct drm_version carries the name buffer's length @16 and address @24", () => {
-  const bytes = DrmVersionStruct.encode(0x1000n, 32);
+  const bytes = DrmVersionStruct.encode({ name: 0x1000n, nameLen: 32n });
   assertEquals(bytes.subarray(16, 32), hex("2000000000000000 0010000000000000"));
-  assertEquals(DrmVersionStruct.decodeNameLength(bytes), 32);
+  assertEquals(DrmVersionStruct.decode(bytes), { nameLen: 32n, name: 0x1000n });
 });
 
 Deno.test("struct pollfd arrays: fd, events, revents", () => {
-  const bytes = PollFdStruct.encode([{ fd: 3, events: 1, revents: 0 }, { fd: 4, events: 4, revents: 0 }]);
+  const bytes = PollFdStruct.encodeArray([{ fd: 3, events: 1, revents: 0 }, {
+    fd: 4,
+    events: 4,
+    revents: 0,
+  }]);
   assertEquals(bytes, hex("03000000 0100 0000 04000000 0400 0000"));
   bytes[6] = 1;
-  assertEquals(PollFdStruct.decode(bytes)[0], { fd: 3, events: 1, revents: 1 });
+  assertEquals(PollFdStruct.decodeArray(bytes)[0], { fd: 3, events: 1, revents: 1 });
 });
 
 Deno.test("struct statx: uid @20, gid @24, mode @28, ino @32, size @40, rdev @128", () => {
@@ -216,7 +220,7 @@ Deno.test("decoders reject short buffers and names that do not fit with their NU
 });
 
 Deno.test("struct sync_set_deadline: deadline_ns u64 @0, pad u64 @8 zero", () => {
-  const bytes = SyncSetDeadlineStruct.encode(0x0102030405060708n);
+  const bytes = SyncSetDeadlineStruct.encode({ deadlineNs: 0x0102030405060708n });
   assertEquals(bytes, hex("08 07 06 05 04 03 02 01  00 00 00 00 00 00 00 00"));
   assertEquals(SyncSetDeadlineStruct.decode(bytes), { deadlineNs: 0x0102030405060708n, pad: 0n });
 });

@@ -8,15 +8,7 @@ import { runCli } from "../run_cli.ts";
 import { hwTest, needs } from "./hw.ts";
 import { kernelHas } from "./features.ts";
 import { pageAlign } from "../../ffi/page_size.ts";
-
-function hasGcc(): boolean {
-  try {
-    return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
+import { hasGcc } from "../gcc.ts";
 
 hwTest({
   name: "dmabuf bench --json measures system and udmabuf in Deno and C with ratios",

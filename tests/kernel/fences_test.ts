@@ -607,3 +607,39 @@ for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     },
   });
 }
+
+hwTest({
+  name: "fence-wait and fence sw-sync --hold end within a second once their stdout's reader goes away",
+  needs: [needs.swSync],
+  fn: async () => {
+    using timeline = SwSyncTimeline.open();
+    using fence = timeline.createFence(1);
+    const runs: [string[], number][] = [
+      [["fence-wait", "--pid", String(Deno.pid), "--fd", String(fence.fd)], 141],
+      [["fence", "sw-sync", "--seqno", "1", "--hold"], 0],
+    ];
+    for (const [args, status] of runs) {
+      const child = new Deno.Command(CLI_PATH, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+        .spawn();
+      const stderr = new Response(child.stderr).text();
+      if (args[0] === "fence-wait") await untilHolding(child.pid, "anon_inode:sync_file");
+      else {
+        // The ready line says the fences exist; the holder then writes nothing more.
+        const reader = child.stdout.getReader();
+        await reader.read();
+        reader.releaseLock();
+      }
+      await delay(BLOCKED_FOR_MS);
+      await child.stdout.cancel();
+      const closed = performance.now();
+      const { code } = await child.status;
+      const ms = performance.now() - closed;
+      assert.equal(code, status, `${args.join(" ")}: ${await stderr}`);
+      // The watch looks every 250 ms; a second leaves room for a slow guest.
+      assert.ok(ms < 1000, `${args.join(" ")} ended ${ms.toFixed(0)} ms after its reader went away`);
+      if (status !== 0) {
+        assert.match(await stderr, /Stopped \(stdout was closed\) after .* waiting on sync_file/);
+      }
+    }
+  },
+});

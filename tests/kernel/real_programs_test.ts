@@ -39,33 +39,10 @@ import { getFdOf } from "../../ffi/pidfd.ts";
 import { DmaBuf } from "../../ffi/dma_buf.ts";
 import { pageSize } from "../../ffi/page_size.ts";
 import { decodePng } from "../commands/image/png_decode.ts";
+import type { StatCompareDocument, StatDocument, StatWatchDocument } from "../../commands/stat/document.ts";
 
 const PAGE = pageSize();
 const REAL = [realNeeds.vivid, realNeeds.gst, realNeeds.v4l2ctl, needs.bufinfo];
-
-interface StatBuffer {
-  inode: number;
-  size: number;
-  exporter: string | null;
-  count: number | null;
-  attachments: string[] | null;
-  holders?: { pid: number; comm: string | null; fdRefs: number; mapRefs: number }[];
-}
-
-interface StatDoc {
-  source: string;
-  buffers: StatBuffer[];
-  processes?: {
-    pid: number;
-    comm: string | null;
-    fdRefs: number;
-    mapRefs: number;
-    bytes: number;
-    pss: number;
-  }[];
-  added?: unknown[];
-  freed?: unknown[];
-}
 
 async function dmabufJson<T>(args: string[]): Promise<T> {
   const { code, stdout, stderr } = await runCli([...args, "--json"]);
@@ -133,7 +110,7 @@ hwTest({
       const [doc, counts] = await countBracket(
         pipeline.pid,
         kernel[0]!.inode,
-        () => dmabufJson<StatDoc>(["stat", "--source", source, "--procs", "--exporter", exporter]),
+        () => dmabufJson<StatDocument>(["stat", "--source", source, "--procs", "--exporter", exporter]),
       );
       assertEquals(doc.source, source);
       for (const want of kernel) {
@@ -223,7 +200,7 @@ hwTest({
     const dir = await Deno.makeTempDir();
     try {
       await Deno.writeTextFile(`${dir}/bufinfo`, snapshot);
-      const parsed = await dmabufJson<StatDoc>(["stat", "--input", `${dir}/bufinfo`]);
+      const parsed = await dmabufJson<StatDocument>(["stat", "--input", `${dir}/bufinfo`]);
       for (const inode of inodes) {
         const kernel = kernelAttachments(snapshot, inode);
         const got = parsed.buffers.find((b) => b.inode === inode)?.attachments;
@@ -236,7 +213,7 @@ hwTest({
     }
     let seen = false;
     for (let attempt = 0; attempt < 5 && !(contig && seen); attempt++) {
-      const doc = await dmabufJson<StatDoc>(["stat", "--source", "debugfs"]);
+      const doc = await dmabufJson<StatDocument>(["stat", "--source", "debugfs"]);
       const human = await runCli(["stat", "--source", "debugfs", "--color", "never"]);
       assertEquals(human.code, 0, human.stderr);
       const lists = inodes.map((inode) => doc.buffers.find((b) => b.inode === inode)!.attachments!);
@@ -370,7 +347,7 @@ hwTest({
     const timeout = setTimeout(() => watch.kill("SIGKILL"), 60_000);
     try {
       for await (const raw of jsonDocuments(watch.stdout)) {
-        const doc = raw as { added: number[]; freed: number[]; buffers: { inode: number }[] };
+        const doc = raw as StatWatchDocument;
         if (phase === "before") {
           assertEquals(doc.buffers, [], "vivid buffers exist before the pipeline starts");
           pipeline = await startPipeline("capture");
@@ -413,13 +390,13 @@ hwTest({
         inodes = pipeline.fds.map((f) => f.inode).sort();
         const during = await runCli(["stat", "--json"]);
         await Deno.writeTextFile(`${dir}/during.json`, during.stdout);
-        const added = await dmabufJson<{ added: { inode: number; exporter: string }[]; freed: unknown[] }>(
+        const added = await dmabufJson<StatCompareDocument>(
           ["stat", "--compare", `${dir}/before.json`, "--exporter", exporter],
         );
         assertEquals(added.added.map((b) => b.inode).sort(), inodes);
         assertEquals(added.freed, []);
       }
-      const freed = await dmabufJson<{ added: unknown[]; freed: { inode: number }[] }>(
+      const freed = await dmabufJson<StatCompareDocument>(
         ["stat", "--compare", `${dir}/during.json`, "--exporter", exporter],
       );
       assertEquals(freed.freed.map((b) => b.inode).sort(), inodes);

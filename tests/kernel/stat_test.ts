@@ -18,50 +18,18 @@ import { DmaBuf } from "../../ffi/dma_buf.ts";
 import { Vgem } from "../../ffi/vgem.ts";
 import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
 import { DrmPrimeHandleStruct } from "../../ffi/structs.ts";
+import type { StatBufferDocument, StatDocument } from "../../commands/stat/document.ts";
 
 /** The kernel's page size: heaps hand out whole pages. */
 const PAGE = pageSize();
 
-interface JsonBuffer {
-  inode: number;
-  size: number;
-  exporter: string | null;
-  name: string | null;
-  count: number | null;
-  flags: number | null;
-  mode: number | null;
-  attachments: string[] | null;
-  fences: {
-    usage: string;
-    driver: string | null;
-    timeline: string | null;
-    seq: number | null;
-    signalled: boolean;
-  }[] | null;
-  holders?: { pid: number; comm: string | null; fdRefs: number; mapRefs: number }[];
-}
-
-interface StatJson {
-  source: string;
-  buffers: JsonBuffer[];
-  totals: { count: number; bytes: number; byExporter: Record<string, { count: number; bytes: number }> };
-  processes?: {
-    pid: number;
-    comm: string | null;
-    fdRefs: number;
-    mapRefs: number;
-    bytes: number;
-    pss: number;
-  }[];
-}
-
-async function statJson(args: string[]): Promise<StatJson> {
+async function statJson(args: string[]): Promise<StatDocument> {
   const { code, stdout, stderr } = await runCli(["stat", "--json", ...args]);
   assertEquals(code, 0, stderr);
   return JSON.parse(stdout);
 }
 
-function byInode(doc: StatJson, inode: number): JsonBuffer {
+function byInode(doc: StatDocument, inode: number): StatBufferDocument {
   const found = doc.buffers.find((b) => b.inode === inode);
   assertOk(found !== undefined, `inode ${inode} not in ${doc.source}: ${doc.buffers.map((b) => b.inode)}`);
   return found;

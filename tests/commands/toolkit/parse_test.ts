@@ -4,7 +4,9 @@ import {
   parseCount,
   parseDuration,
   parseFdNumber,
+  parseInterval,
   parseOffset,
+  parsePath,
   parsePattern,
   parsePid,
   parseSize,
@@ -37,6 +39,15 @@ Deno.test("parseSize rejects zero, negative, unknown units and garbage, naming t
   assertThrows(() => parseSize("4Q"), UsageError, 'unknown unit "Q"');
   assertThrows(() => parseSize("0"), UsageError, "greater than zero");
   assertThrows(() => parseSize("-1"), UsageError, "positive");
+});
+
+Deno.test("parseSize and parseOffset: beyond 2^53 - 1 bytes is too large, not 'not a whole number'", () => {
+  for (const input of ["9999999999999999999T", "8192T", "0x20000000000000", "9".repeat(400)]) {
+    assertThrows(() => parseSize(input), UsageError, "too large (at most 9007199254740991 bytes)");
+    assertThrows(() => parseOffset(input), UsageError, "too large (at most 9007199254740991 bytes)");
+  }
+  assertEquals(parseSize("0x1fffffffffffff"), Number.MAX_SAFE_INTEGER);
+  assertThrows(() => parseSize("1.5"), UsageError, "not a whole number of bytes");
 });
 
 Deno.test("parseOffset allows zero", () => {
@@ -81,5 +92,34 @@ Deno.test("parsePattern: zero, bytes, counter, random:SEED", () => {
   assertEquals(parsePattern("random:42"), { kind: "random", seed: 42 });
   for (const input of ["0x100", "256", "random:", "random:-1", "random:x", "ones", "", "random:4294967296"]) {
     assertThrows(() => parsePattern(input), UsageError, `"${input}"`);
+  }
+});
+
+Deno.test("parseInterval: the one rule for lengths and intervals (trace --duration, stat --watch): more than 0", () => {
+  assertEquals(parseInterval("100ms"), 100);
+  for (const input of ["0", "0ms", "0.0001s"]) {
+    assertThrows(
+      () => parseInterval(input),
+      UsageError,
+      `Cannot parse duration "${input}": must be more than 0`,
+    );
+  }
+  assertEquals(parseDuration("0"), 0);
+});
+
+Deno.test("parsePath: not empty; relative only while the working directory exists (DMABUF_CWD_GONE)", () => {
+  assertThrows(() => parsePath(""), UsageError, "Expected a path, got an empty string");
+  assertEquals(parsePath("report.xml"), "report.xml");
+  Deno.env.set("DMABUF_CWD_GONE", "1");
+  try {
+    assertThrows(
+      () => parsePath("report.xml"),
+      UsageError,
+      '"report.xml" is relative, and the working directory',
+    );
+    assertEquals(parsePath("/tmp/report.xml"), "/tmp/report.xml");
+    assertEquals(parsePath("-"), "-");
+  } finally {
+    Deno.env.delete("DMABUF_CWD_GONE");
   }
 });
