@@ -609,7 +609,7 @@ for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 }
 
 hwTest({
-  name: "fence-wait and fence sw-sync --hold end within a second once their stdout's reader goes away",
+  name: "fence-wait and fence sw-sync --hold end once their stdout's reader goes away",
   needs: [needs.swSync],
   fn: async () => {
     using timeline = SwSyncTimeline.open();
@@ -635,8 +635,9 @@ hwTest({
       const { code } = await child.status;
       const ms = performance.now() - closed;
       assert.equal(code, status, `${args.join(" ")}: ${await stderr}`);
-      // The watch looks every 250 ms; a second leaves room for a slow guest.
-      assert.ok(ms < 1000, `${args.join(" ")} ended ${ms.toFixed(0)} ms after its reader went away`);
+      // The watch looks every 250 ms. An emulated guest on a loaded host runs many times slower than the host,
+      // so the bound only tells "ended on its own" from "hangs" (the host tier's review tests hold the second).
+      assert.ok(ms < 10_000, `${args.join(" ")} ended ${ms.toFixed(0)} ms after its reader went away`);
       if (status !== 0) {
         assert.match(await stderr, /Stopped \(stdout was closed\) after .* waiting on sync_file/);
       }
