@@ -224,8 +224,7 @@ hwTest({
 });
 
 hwTest({
-  name:
-    "alloc --hold ends once its stdout's reader goes away (as vmstat | head), freeing the buffer",
+  name: "alloc --hold ends once its stdout's reader goes away (as vmstat | head), freeing the buffer",
   needs: [needs.systemHeap, needs.bufinfo],
   fn: async () => {
     const holder = dmabuf(["alloc", "--size", "64K", "--name", "piped", "--hold", "--json"]);

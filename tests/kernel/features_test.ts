@@ -68,7 +68,15 @@ const PROBES: Record<string, () => boolean | Promise<boolean>> = {
     using buffer = heap.alloc(4096);
     using vgem = Vgem.open();
     vgem.importDmaBuf(buffer);
-    return unlessErrno("EBUSY", () => buffer.setName("attached"));
+    try {
+      buffer.setName("attached");
+      return true;
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.is("EBUSY"))) throw error;
+      // The refusal says why, not just EBUSY.
+      assert.match(error.message, /EBUSY \(a device is attached to the buffer, and kernels before 5\.17 refuse/);
+      return false;
+    }
   },
   "bufinfo-name-column": () => /\tname\s*$/m.test(Deno.readTextFileSync(BUFINFO).split("\n", 3).join("\n")),
   "sysfs-stats": () => exists("/sys/kernel/dmabuf/buffers"),
