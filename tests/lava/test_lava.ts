@@ -27,7 +27,7 @@
 
 import { parse } from "yaml";
 import { fileURLToPath } from "node:url";
-import { type Arch, buildBoardRoot, buildBundle, runBuildScript, VmError } from "../vm/run.ts";
+import { type Arch, buildBoardRoot, buildBundle, runBuildScript, runMain, VmError } from "../vm/run.ts";
 import { splitBoardOutput } from "../vm/test_vm.ts";
 import { compareCases, comparisonTap, type ComparisonTest, type SectionOutput, testList } from "./compare.ts";
 import { parseDefinition } from "./definition.ts";
@@ -413,14 +413,4 @@ async function main(args: string[]): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main(Deno.args);
-  } catch (error) {
-    if (!(error instanceof VmError)) throw error;
-    note(error.message);
-    code = error.exitCode;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("test:lava", main);

@@ -847,16 +847,27 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/**
+ * Runs a script's `main` and exits with its status. A {@link VmError} ends the script with one line
+ * `<name>: <message>` on stderr (then its detail lines, indented) and the error's exit status; `cleanUp` runs
+ * first. Other errors propagate (a bug shows its stack).
+ */
+export async function runMain(
+  name: string,
+  main: (args: string[]) => Promise<number>,
+  cleanUp: () => void = () => {},
+): Promise<never> {
   let code: number;
   try {
     code = await main(Deno.args);
   } catch (error) {
     cleanUp();
     if (!(error instanceof VmError)) throw error;
-    note(error.message);
+    Deno.stderr.writeSync(encoder.encode(`${name}: ${error.message}\n`));
     for (const line of error.detail) Deno.stderr.writeSync(encoder.encode(`  ${line}\n`));
     code = error.exitCode;
   }
   Deno.exit(code);
 }
+
+if (import.meta.main) await runMain("vm", main, cleanUp);

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { parseOptions, VmError } from "./run.ts";
+import { parseOptions, runMain, VmError } from "./run.ts";
 import { parseDefinition, runScript } from "../lava/definition.ts";
 import { dispatcherRead, type LavaRecord } from "../commands/lab/lava_dispatcher.ts";
 import {
@@ -330,14 +330,4 @@ async function main(args: string[]): Promise<number> {
   return clean ? 0 : 1;
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main(Deno.args);
-  } catch (error) {
-    if (!(error instanceof VmError)) throw error;
-    Deno.stderr.writeSync(encoder.encode(`test:vm: ${error.message}\n`));
-    code = error.exitCode;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("test:vm", main);
