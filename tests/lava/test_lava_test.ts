@@ -101,12 +101,23 @@ Deno.test("parseLavaLog reads the results records of lava-run's log, with or wit
     '"result": "pass"}}',
     '- {"dt": "2026-12-05T20:25:01.10", "lvl": "results", "msg": {"case": "system.open", "definition": ' +
     '"0_dmabuf-smoke", "result": "pass", "set": "system"}}',
+    // As lava-run 2023.01 writes a case (numbers as YAML's non-specific tag `!`).
+    '{"dt": "2026-12-05T20:43:09.281471", "lvl": "results", "msg": {"case": "carveout.open", "definition": ' +
+    '"1_dmabuf-required-heaps", "endtc": ! "863", "result": "fail", "set": "carveout", "starttc": ! "863"}}',
     '{"dt": "2026-12-05T20:25:02.00", "lvl": "target", "msg": "\\e[0m\\"lvl\\": \\"results\\" in the console"}',
     "",
   ].join("\n");
   assert.deepEqual(parseLavaLog(log), [
     { case: "validate", definition: "lava", result: "pass" },
     { case: "system.open", definition: "0_dmabuf-smoke", result: "pass", set: "system" },
+    {
+      case: "carveout.open",
+      definition: "1_dmabuf-required-heaps",
+      endtc: "863",
+      result: "fail",
+      set: "carveout",
+      starttc: "863",
+    },
   ]);
 });
 
