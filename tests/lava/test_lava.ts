@@ -268,10 +268,11 @@ async function stage<T>(name: string, body: () => Promise<T>): Promise<T> {
 async function definitionRepository(dir: string): Promise<void> {
   await Deno.mkdir(`${dir}/tests/lava`, { recursive: true });
   await Deno.copyFile(DEFINITION_FILE, `${dir}/${DEFINITION_PATH}`);
-  const git = ["-C", dir, "-c", "user.name=dmabuf", "-c", "user.email=dmabuf@localhost"];
-  for (
-    const args of [["init", "-q"], ["add", "."], ["commit", "-q", "-m", "dmabuf's LAVA test definition"]]
-  ) {
+  // Whatever the user's git configuration: an author, and no signing.
+  const config = ["user.name=dmabuf", "user.email=dmabuf@localhost", "commit.gpgsign=false"];
+  const git = ["-C", dir, ...config.flatMap((setting) => ["-c", setting])];
+  const commands = [["init", "-q"], ["add", "."], ["commit", "-q", "-m", "dmabuf's LAVA test definition"]];
+  for (const args of commands) {
     const { status } = await capture("git", [...git, ...args]);
     if (status !== 0) throw new TierError(`git ${args[0]} failed in ${dir}`);
   }
