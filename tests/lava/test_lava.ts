@@ -19,9 +19,9 @@
  * same heaps on the same kernel (run in the test VM with the same bundle; {@link compareCases}): same ids,
  * same results, in the same test sets. On every heap (the first definition) every case must pass; the job's
  * second definition names a heap the device lacks, whose failed case must be there as `fail` while the job
- * still completes. Prints the tests as TAP and a summary
- * line in deno test's format (`ok | N passed | N failed | 0 ignored`) for tests/run_all.sh; exit status 0
- * when every test passed. A tier that cannot start LAVA fails with the reason.
+ * still completes. Prints the tests as TAP and a summary line in deno test's format
+ * (`ok | N passed | N failed | 0 ignored`) for tests/run_all.sh; exit status 0 when every test passed. A tier
+ * that cannot start LAVA fails with the reason.
  * @module
  */
 
@@ -74,10 +74,10 @@ export function localJob(text: string, files: LocalFiles): string {
  * machine): the architecture in the context, and the console, the PL011 UART. Its kernel and ramdisk are
  * the arm64 ones ({@link localJob}).
  */
-export const ARM64_CHANGES = [["arch: amd64", "arch: arm64"], [
-  "console=ttyS0,115200",
-  "console=ttyAMA0",
-]] as const;
+export const ARM64_CHANGES = [
+  ["arch: amd64", "arch: arm64"],
+  ["console=ttyS0,115200", "console=ttyAMA0"],
+] as const;
 
 /** The job for the arm64 QEMU device ({@link ARM64_CHANGES}); throws if the job lacks a text to change. */
 export function arm64Job(text: string): string {
@@ -202,11 +202,10 @@ export function judgeLava(
       );
     } else {
       const failed = records.filter((record) => record.result === "fail").map((record) => record.case);
+      const heaps = definition.heaps.join(",");
+      const which = failed.length > 0 ? ` (${failed.join(", ")})` : "";
       test(
-        `${definition.suite}: a heap of HEAPS=${
-          definition.heaps.join(",")
-        } the device lacks is a failed case` +
-          (failed.length > 0 ? ` (${failed.join(", ")})` : ""),
+        `${definition.suite}: a heap of HEAPS=${heaps} the device lacks is a failed case${which}`,
         failed.length > 0 ? [] : ["LAVA recorded no failed case: name a heap the device lacks in HEAPS"],
       );
     }
