@@ -3,7 +3,8 @@
 # x86_64 on Linux 6.1 and 6.12 (deno test tests/kernel/; the real-program tier once more with vivid on
 # videobuf2_dma_contig) and the arm64 board on Linux 6.12 with 4 KiB and
 # 16 KiB pages (dmabuf smoke and the lab scenario, TAP, through the arm64 bundle; see tests/vm/test_vm.ts),
-# and the LAVA tier (LAVA's own dispatcher runs the lab's job on a QEMU device; see tests/lava/test_lava.ts).
+# and the LAVA tier (LAVA's own dispatcher runs the lab's job on QEMU x86_64 and arm64 devices; see
+# tests/lava/test_lava.ts).
 # Prints each tier's wall time, then one combined line `N passed, N failed[, N skipped]`, and exits non-zero
 # if anything failed, a VM tier did not report, or a test was ignored (skipped) inside a VM, where the
 # hardware must be present.
@@ -69,6 +70,7 @@ tier "real-program tier, x86_64 Linux 6.1, vivid on dma-contig" 1 vm-contig.log 
 tier "board tier, arm64 Linux 6.12, 4 KiB pages" 1 board-4k.log deno task test:vm --arch arm64 --page-size 4k
 tier "board tier, arm64 Linux 6.12, 16 KiB pages" 1 board-16k.log deno task test:vm --arch arm64 --page-size 16k
 tier "LAVA tier, lava-run on a QEMU x86_64 device, Linux 6.12" 1 lava.log deno task test:lava
+tier "LAVA tier, lava-run on a QEMU arm64 device, Linux 6.12" 1 lava-arm64.log deno task test:lava --arch arm64
 
 echo "== wall time per tier" >&2
 printf '  %s\n' "${times[@]}" >&2
