@@ -2,7 +2,9 @@
 # The whole test suite: the unit and host tiers on this machine, then the real-kernel tiers in the test VM —
 # x86_64 on Linux 5.10, 6.1, 6.12 and 7.2 (deno test tests/kernel/; each followed by the real-program tier
 # once more with vivid on videobuf2_dma_contig) and the arm64 board on Linux 6.12 with 4 KiB and
-# 16 KiB pages (dmabuf smoke and the lab scenario, TAP, through the arm64 bundle; see tests/vm/test_vm.ts).
+# 16 KiB pages (dmabuf smoke and the lab scenario, TAP, through the arm64 bundle; see tests/vm/test_vm.ts),
+# and the LAVA tier (LAVA's own dispatcher runs the lab's job on QEMU x86_64 and arm64 devices; see
+# tests/lava/test_lava.ts).
 # Prints each tier's wall time, then one combined line `N passed, N failed[, N skipped]`, and exits non-zero
 # if anything failed, a VM tier did not report, or a test was ignored (skipped) inside a VM, where the
 # hardware must be present.
@@ -85,6 +87,8 @@ for kernel in 5.10 6.1 6.12 7.2; do
 done
 tier "board tier, arm64 Linux 6.12, 4 KiB pages" 1 board-4k.log deno task test:vm --arch arm64 --page-size 4k
 tier "board tier, arm64 Linux 6.12, 16 KiB pages" 1 board-16k.log deno task test:vm --arch arm64 --page-size 16k
+tier "LAVA tier, lava-run on a QEMU x86_64 device, Linux 6.12" 1 lava.log deno task test:lava
+tier "LAVA tier, lava-run on a QEMU arm64 device, Linux 6.12" 1 lava-arm64.log deno task test:lava --arch arm64
 
 wait "$prebuild_pid"
 prebuild_pid=

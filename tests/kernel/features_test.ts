@@ -74,7 +74,10 @@ const PROBES: Record<string, () => boolean | Promise<boolean>> = {
     } catch (error) {
       if (!(error instanceof SyscallError && error.is("EBUSY"))) throw error;
       // The refusal says why, not just EBUSY.
-      assert.match(error.message, /EBUSY \(a device is attached to the buffer, and kernels before 5\.17 refuse/);
+      assert.match(
+        error.message,
+        /EBUSY \(a device is attached to the buffer, and kernels before 5\.17 refuse/,
+      );
       return false;
     }
   },

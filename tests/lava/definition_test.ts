@@ -47,7 +47,7 @@ Deno.test("its steps are single shell lines that use the bundle's bin/dmabuf", (
     assert.ok(!String(step).includes("\n"), `multi-line step: ${step}`);
   }
   // run.sh traces each step (set -x) and the dispatcher finds a signal anywhere in a line: a step holding
-  // one literally would report it twice (seen with lava-run, tests/lava/lava-run/job.yaml).
+  // one literally would report it twice (seen with lava-run in the investigation of issue 14).
   for (const step of steps) assert.ok(!String(step).includes("<LAVA_SIGNAL_"), `signal in step: ${step}`);
   assert.ok(steps.some((s) => String(s).includes("dmabuf-${DMABUF_VERSION}/bin/dmabuf")));
   assert.ok(steps.some((s) => String(s).includes("smoke ${HEAP_ARGS} --format lava")));

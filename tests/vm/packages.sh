@@ -1,5 +1,5 @@
-# Sourced by build_kernel.sh and board_root.sh: installs the Debian packages a build needs. The caller sets
-# the array `packages` and defines `log` and `die`.
+# Sourced by build_kernel.sh, board_root.sh and lava_setup.sh: installs the Debian packages a build needs
+# (the caller sets the array `packages` and defines `log` and `die`), and unpacks one without installing it.
 
 # Prints the packages of $packages that dpkg does not know as installed.
 missing_packages() {
@@ -25,4 +25,21 @@ ensure_packages() {
   # shellcheck disable=SC2086 # word splitting of the package list is intended
   { apt-get "${wait[@]}" update && DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y $missing; } >&2 ||
     die "Cannot install packages: $missing"
+}
+
+# unpack_deb PACKAGE DIR: downloads PACKAGE (apt-get download, e.g. busybox-static:arm64 or
+# lava-server=2023.01-2; no install) and unpacks its files into DIR, replacing DIR only once all went well.
+# The download goes to a directory beside DIR. Fails (die) naming the package.
+unpack_deb() {
+  local package=$1 dir=$2 download
+  mkdir -p "$(dirname "$dir")"
+  download=$(mktemp -d "$dir.download.XXXXXX")
+  chmod 755 "$download" # apt's _apt user downloads into it
+  (cd "$download" && apt-get download "$package") >&2 ||
+    { apt-get update >&2 && (cd "$download" && apt-get download "$package") >&2; } ||
+    { rm -rf "$download"; die "Cannot download $package"; }
+  rm -rf "$dir.tmp"
+  dpkg-deb -x "$download"/*.deb "$dir.tmp" || { rm -rf "$download"; die "Cannot unpack $package"; }
+  rm -rf "$download" "$dir"
+  mv "$dir.tmp" "$dir"
 }

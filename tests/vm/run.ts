@@ -320,7 +320,7 @@ export function jobScript(checkout: string, options: VmOptions & { selftests?: s
 }
 
 /** Runs a build script (stderr shown) and returns its KEY=VALUE stdout lines, or undefined if it failed. */
-async function runBuildScript(args: string[]): Promise<Map<string, string> | undefined> {
+export async function runBuildScript(args: string[]): Promise<Map<string, string> | undefined> {
   const result = await new Deno.Command("bash", {
     args,
     stdin: "null",
@@ -360,21 +360,34 @@ async function ensureImages(options: VmOptions): Promise<VmImages> {
   return { arch: options.arch, kernel, initramfs, cache, ...(selftests ? { selftests } : {}) };
 }
 
+/** Builds the bundle of `arch` from the current source into `out` (`deno task dist`); returns the tarball. */
+export async function buildBundle(arch: Arch, out: string): Promise<string> {
+  const distArch = arch === "x86_64" ? "x64" : arch;
+  const dist = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-prompt", distScript, "--arch", distArch, "--out", out],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const tarball = /^tarball=(.*)$/m.exec(new TextDecoder().decode(dist.stdout))?.[1];
+  if (!dist.success || !tarball) {
+    throw new VmError(`Cannot build the ${distArch} bundle: see the messages above`);
+  }
+  return tarball;
+}
+
+/** Builds the board root of `arch` holding `tarball` (board_root.sh); returns the root's path. */
+export async function buildBoardRoot(arch: Arch, tarball: string): Promise<string> {
+  const root = (await runBuildScript([boardRootScript, "--arch", arch, tarball]))?.get("initramfs");
+  if (!root) throw new VmError(`Cannot build the ${arch} board root: see the messages above`);
+  return root;
+}
+
 /** Builds the arm64 bundle from the current source and the board root holding it; returns the root's path. */
 async function ensureBoardRoot(): Promise<string> {
   const out = await Deno.makeTempDir({ prefix: "dmabuf-vm-dist-" });
   try {
-    const dist = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--no-prompt", distScript, "--arch", "arm64", "--out", out],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    const tarball = /^tarball=(.*)$/m.exec(new TextDecoder().decode(dist.stdout))?.[1];
-    if (!dist.success || !tarball) throw new VmError("Cannot build the arm64 bundle: see the messages above");
-    const root = (await runBuildScript([boardRootScript, tarball]))?.get("initramfs");
-    if (!root) throw new VmError("Cannot build the board root: see the messages above");
-    return root;
+    return await buildBoardRoot("arm64", await buildBundle("arm64", out));
   } finally {
     await Deno.remove(out, { recursive: true }).catch(() => {});
   }
@@ -837,16 +850,27 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/**
+ * Runs a script's `main` and exits with its status. A {@link VmError} ends the script with one line
+ * `<name>: <message>` on stderr (then its detail lines, indented) and the error's exit status; `cleanUp` runs
+ * first. Other errors propagate (a bug shows its stack).
+ */
+export async function runMain(
+  name: string,
+  main: (args: string[]) => Promise<number>,
+  cleanUp: () => void = () => {},
+): Promise<never> {
   let code: number;
   try {
     code = await main(Deno.args);
   } catch (error) {
     cleanUp();
     if (!(error instanceof VmError)) throw error;
-    note(error.message);
+    Deno.stderr.writeSync(encoder.encode(`${name}: ${error.message}\n`));
     for (const line of error.detail) Deno.stderr.writeSync(encoder.encode(`  ${line}\n`));
     code = error.exitCode;
   }
   Deno.exit(code);
 }
+
+if (import.meta.main) await runMain("vm", main, cleanUp);

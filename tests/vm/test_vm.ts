@@ -21,11 +21,17 @@
  * @module
  */
 
-import { parseOptions, VmError } from "./run.ts";
+import { parseOptions, runMain, VmError } from "./run.ts";
 import { parseDefinition, runScript } from "../lava/definition.ts";
 import { dispatcherRead, type LavaRecord } from "../commands/lab/lava_dispatcher.ts";
-import { checkPart, safeName, UniqueNames } from "../../commands/lab/names.ts";
-import type { Report } from "../../commands/lab/report.ts";
+import {
+  compareCases,
+  comparisonTap,
+  type ComparisonTest,
+  RUN_LEVEL_CASES,
+  type SectionOutput,
+  testList,
+} from "../lava/compare.ts";
 import { fileURLToPath } from "node:url";
 
 const RUNNER = fileURLToPath(new URL("run.ts", import.meta.url));
@@ -136,23 +142,6 @@ export interface BoardVerdict {
   notes: string[];
 }
 
-/** The definition's cases for the run as a whole (dmabuf-smoke.yaml's steps), besides smoke's checks. */
-export const RUN_LEVEL_CASES = ["dmabuf-bundle", "dmabuf-smoke-complete"] as const;
-
-/** One test of {@link compareLavaRun}. */
-export interface ComparisonTest {
-  ok: boolean;
-  description: string;
-  /** Why it failed, one line each. */
-  diagnostics: string[];
-}
-
-/** What a section brought back: its output and its command's exit status (undefined: it never finished). */
-export interface SectionOutput {
-  text: string;
-  status: number | undefined;
-}
-
 /**
  * Compares a run of the LAVA definition (`run`: its console as LAVA reads it, and run.sh's exit status) with
  * `dmabuf smoke --json` on the same board (`smoke`): the run starts and ends (STARTRUN, ENDRUN, exit 0); the
@@ -166,9 +155,7 @@ export function compareLavaRun(
   smoke: SectionOutput,
   runLevelCases: readonly string[] = RUN_LEVEL_CASES,
 ): ComparisonTest[] {
-  const tests: ComparisonTest[] = [];
-  const test = (description: string, diagnostics: string[]) =>
-    tests.push({ ok: diagnostics.length === 0, description, diagnostics });
+  const { tests, test } = testList();
 
   const lines = run.text.split("\n");
   const startRun = lines.findIndex((line) => /<LAVA_SIGNAL_STARTRUN \S+ \S+>/.test(line));
@@ -199,67 +186,8 @@ export function compareLavaRun(
   if (open !== null) setProblems.push(`${open} is never stopped`);
   test("definition: each test set START is closed by a STOP before the next", setProblems);
 
-  let report: Report | undefined;
-  const smokeProblems: string[] = [];
-  try {
-    report = JSON.parse(smoke.text) as Report;
-    if (!Array.isArray(report.results)) throw new Error("no results array");
-  } catch (error) {
-    report = undefined;
-    smokeProblems.push(`not a smoke --json report: ${(error as Error).message}`);
-  }
-  if (report !== undefined) {
-    const failed = report.results.some((result) => result.status === "fail");
-    if (smoke.status !== (failed ? 1 : 0)) {
-      smokeProblems.push(`exit status ${smoke.status ?? "none"} with ${failed ? "a" : "no"} failed check`);
-    }
-  }
-  test(
-    `smoke --json: a report of ${report?.results.length ?? "no"} checks, its exit status matching`,
-    smokeProblems,
-  );
-
-  const byCase = Map.groupBy(records, (record) => record.case);
-  const once = (id: string, result: string, set: string | null): string[] => {
-    const found = byCase.get(id) ?? [];
-    if (found.length !== 1) return [`recorded ${found.length} times`];
-    const problems: string[] = [];
-    if (found[0]!.result !== result) problems.push(`recorded as ${found[0]!.result}`);
-    if (found[0]!.set !== set) {
-      problems.push(`recorded in ${found[0]!.set === null ? "no set" : `set ${found[0]!.set}`}`);
-    }
-    return problems;
-  };
-  const expected = new Set<string>();
-  const ids = new UniqueNames();
-  for (const result of report?.results ?? []) {
-    const set = safeName(result.group);
-    const id = ids.take(`${set}.${safeName(checkPart(result.id, result.group))}`);
-    expected.add(id);
-    test(
-      `${id}: one case, ${result.status} as ${result.id} in --json, in set ${set}`,
-      once(id, result.status, set),
-    );
-  }
-  for (const id of runLevelCases) {
-    expected.add(id);
-    test(`definition: run-level case ${id} once, pass, outside any test set`, once(id, "pass", null));
-  }
-  const extra = [...byCase.keys()].filter((id) => !expected.has(id));
-  test(
-    "definition: no case beyond smoke's checks and the run-level cases",
-    extra.length === 0 ? [] : [`extra: ${extra.join(", ")}`],
-  );
+  tests.push(...compareCases(records, smoke, runLevelCases));
   return tests;
-}
-
-/** {@link compareLavaRun}'s tests as a TAP stream. */
-export function comparisonTap(tests: ComparisonTest[]): string {
-  return `1..${tests.length}\n` +
-    tests.map((test, index) =>
-      `${test.ok ? "ok" : "not ok"} ${index + 1} - ${test.description}\n` +
-      test.diagnostics.map((line) => `# ${line}\n`).join("")
-    ).join("");
 }
 
 /** The `lava` stream of the board tier: its `lava-run` and `smoke-json` sections compared. */
@@ -402,14 +330,4 @@ async function main(args: string[]): Promise<number> {
   return clean ? 0 : 1;
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main(Deno.args);
-  } catch (error) {
-    if (!(error instanceof VmError)) throw error;
-    Deno.stderr.writeSync(encoder.encode(`test:vm: ${error.message}\n`));
-    code = error.exitCode;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("test:vm", main);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { compareLavaRun, comparisonTap, judgeBoard, parseTap, splitBoardOutput } from "./test_vm.ts";
+import { compareLavaRun, judgeBoard, parseTap, splitBoardOutput } from "./test_vm.ts";
+import { comparisonTap } from "../lava/compare.ts";
 import { renderJson } from "../../commands/smoke/report_format.ts";
 import { renderLava } from "../../commands/lab/lava.ts";
 import { MIXED, report, result } from "../commands/lab/fixtures.ts";
