@@ -200,6 +200,8 @@ export interface AllocTrial {
   mapError: string | null;
   /** Milliseconds the allocation took. */
   ms: number;
+  /** Why the allocation was not tried (more than MemAvailable from a heap that could wake the OOM killer), or null. */
+  notTried: string | null;
 }
 
 /** What the user asked for. */

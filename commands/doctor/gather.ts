@@ -25,7 +25,6 @@ import { Fd, OpenFlags, openPath, readLink, readTextFile, stat } from "../../ffi
 import { probeExportSyncFile, probeImportSyncFile, probeSetDeadline } from "../../ffi/feature_probe.ts";
 import type { IoctlProbe } from "../../ffi/feature_probe.ts";
 import { readKernelConfig } from "../../ffi/kernel_config.ts";
-import { pageSize } from "../../ffi/page_size.ts";
 import { listDir, readMounts } from "../../ffi/procfs.ts";
 import { SYSFS_BUFFERS_DIR } from "../../ffi/sysfs_stats.ts";
 import { SW_SYNC_DEBUGFS_PATH } from "../../ffi/sw_sync.ts";
@@ -33,7 +32,9 @@ import { parseGroups, parsePasswd } from "../../ffi/text/accounts.ts";
 import { BUFINFO_IN_DEBUGFS, DEFAULT_DEBUGFS, type MountEntry, parseMounts } from "../../ffi/text/mounts.ts";
 import { parseCgroupV2Path, parseLimits, parseStatusIds } from "../../ffi/text/process.ts";
 import { TRACEFS_PATH, tracefsMounts } from "../../ffi/tracefs.ts";
-import { allocUdmabuf } from "../../ffi/udmabuf.ts";
+import { allocUdmabuf, UDMABUF_DEFAULT_LIMIT_MB } from "../../ffi/udmabuf.ts";
+import { pageAlign, pageSize } from "../../ffi/page_size.ts";
+import { formatBytes } from "../toolkit/output.ts";
 import { memoryLeft } from "../heap_errors.ts";
 import { probeBpfDmabufIter } from "./bpf_probe.ts";
 import type {
@@ -48,7 +49,7 @@ import type {
   UdmabufLimitFacts,
   UserFacts,
 } from "./facts.ts";
-import { cmaDuplicateOf, nodeOf, parseVersion, targets } from "./model.ts";
+import { cmaDuplicateOf, isCmaHeap, nodeOf, parseVersion, targets } from "./model.ts";
 
 /** What the user asked for. */
 export interface GatherOptions {
@@ -66,6 +67,8 @@ const UDMABUF_PARAMETERS = "/sys/module/udmabuf/parameters";
 const MEM_ACCOUNTING = "/sys/module/dma_heap/parameters/mem_accounting";
 /** The files of a tracefs event system directory that are not events. */
 const EVENT_CONTROL_FILES = new Set(["enable", "filter"]);
+
+const MiB = 1024 * 1024;
 
 /** The errno name (or Deno error code, or message) of an error. */
 function codeOf(error: unknown): string {
@@ -329,7 +332,14 @@ function tryAllocation(heap: string, size: number): AllocTrial {
   try {
     buffer = allocate(heap, size);
   } catch (error) {
-    return { heap, size, allocError: codeOf(error), mapError: null, ms: performance.now() - start };
+    return {
+      heap,
+      size,
+      allocError: codeOf(error),
+      mapError: null,
+      ms: performance.now() - start,
+      notTried: null,
+    };
   }
   const ms = performance.now() - start;
   using owned = buffer;
@@ -345,7 +355,21 @@ function tryAllocation(heap: string, size: number): AllocTrial {
   } catch (error) {
     mapError = codeOf(error);
   }
-  return { heap, size, allocError: null, mapError, ms };
+  return { heap, size, allocError: null, mapError, ms, notTried: null };
+}
+
+/**
+ * Why an allocation of `size` from `heap` is not tried, or null: more than MemAvailable from the system heap
+ * (or any heap but a CMA one, which fails cleanly) or from udmabuf within its limit (its memfd's pages) could
+ * wake the OOM killer, which would change the system.
+ */
+function riskOf(facts: Facts, heap: string, size: number): string | null {
+  const available = facts.memory.memAvailable;
+  if (available === null || size <= available || isCmaHeap(facts, heap)) return null;
+  // Over udmabuf's limit the kernel refuses before touching a page: tried, to confirm the limit.
+  const limitMb = facts.udmabufLimits.sizeLimitMb ?? UDMABUF_DEFAULT_LIMIT_MB;
+  if (heap === UDMABUF_HEAP && pageAlign(size, facts.kernel.pageSize) > limitMb * MiB) return null;
+  return `it is more than MemAvailable (${formatBytes(available)}), and trying could wake the OOM killer`;
 }
 
 /** Reads the system and tries the allocations (see the module description). Never throws for the system's state. */
@@ -402,7 +426,12 @@ export async function gatherFacts(options: GatherOptions): Promise<Facts> {
   const size = options.size ?? facts.kernel.pageSize;
   for (const heap of targets(facts)) {
     if (nodeOf(facts, heap).openError !== null || cmaDuplicateOf(facts, heap) !== null) continue;
-    facts.trials.push(tryAllocation(heap, size));
+    const risk = riskOf(facts, heap, size);
+    facts.trials.push(
+      risk === null
+        ? tryAllocation(heap, size)
+        : { heap, size, allocError: null, mapError: null, ms: 0, notTried: risk },
+    );
   }
   return facts;
 }

@@ -67,10 +67,14 @@ function gidOf(group: string): number {
 }
 
 hwTest({
-  name: "doctor on a healthy VM: no fail, exit 0, and each version-gated feature as this kernel has it",
+  name:
+    "doctor on a healthy VM: no fail, exit 0, no fd left open, and each version-gated feature as this kernel has it",
   needs: [needs.systemHeap, needs.cmaHeap, needs.udmabuf, needs.bufinfo],
   fn: async () => {
+    const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    const before = fds();
     const { code, report, get, stderr } = await doctor([]);
+    assertEquals(fds(), before, "doctor closed every buffer, heap, sync_file and file it opened");
     const failed = report.checks.filter((c) => c.status === "fail");
     assertEquals(failed, [], stderr);
     assertEquals(code, 0);

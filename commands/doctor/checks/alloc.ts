@@ -32,6 +32,14 @@ function allocCheck(facts: Facts, heap: string): Verdict {
   }
   const what = formatBytes(trial.size);
   const data = { size: trial.size, allocError: trial.allocError, mapError: trial.mapError, ms: trial.ms };
+  if (trial.notTried !== null) {
+    return {
+      status: "fail",
+      summary: `${what} was not tried: ${trial.notTried}`,
+      fix: "ask for less than MemAvailable, or free memory first",
+      data: { ...data, notTried: trial.notTried },
+    };
+  }
   if (trial.allocError === null && trial.mapError === null) {
     return {
       status: "ok",

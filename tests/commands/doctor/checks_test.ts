@@ -57,7 +57,7 @@ Deno.test("doctor: once the rule's GROUP and MODE are applied, a member of the g
   const system = facts.heaps.nodes.find((n) => n.name === "system")!;
   Object.assign(system, { mode: 0o660, gid: 44, openError: null });
   facts.user.groups = [44];
-  facts.trials = [{ heap: "system", size: 4096, allocError: null, mapError: null, ms: 1 }];
+  facts.trials = [{ heap: "system", size: 4096, allocError: null, mapError: null, ms: 1, notTried: null }];
   const access = result(facts, "access.system");
   assertEquals(access.status, "ok");
   assertEquals(
@@ -107,7 +107,7 @@ Deno.test("doctor --heap nosuch: the access check fails listing the heaps here",
 
 function cmaTrial(facts: Facts, size: number, allocError = "ENOMEM"): Facts {
   facts.request = { heap: "cma", resolvedHeap: "reserved", size };
-  facts.trials = [{ heap: "reserved", size, allocError, mapError: null, ms: 2 }];
+  facts.trials = [{ heap: "reserved", size, allocError, mapError: null, ms: 2, notTried: null }];
   return facts;
 }
 
@@ -180,7 +180,14 @@ Deno.test("doctor on 7.2: default_cma_region and reserved are one area, tried on
 Deno.test("doctor: udmabuf over its size limit fails naming the limit and the module parameter", () => {
   const facts = healthy();
   facts.request = { heap: "udmabuf", resolvedHeap: "udmabuf", size: 96 * MiB };
-  facts.trials = [{ heap: "udmabuf", size: 96 * MiB, allocError: "EINVAL", mapError: null, ms: 1 }];
+  facts.trials = [{
+    heap: "udmabuf",
+    size: 96 * MiB,
+    allocError: "EINVAL",
+    mapError: null,
+    ms: 1,
+    notTried: null,
+  }];
   const limits = result(facts, "limits.udmabuf");
   assertEquals(limits.status, "fail");
   assertEquals(
@@ -203,7 +210,14 @@ Deno.test("doctor: udmabuf over its size limit fails naming the limit and the mo
   assertMatch(fixed.fix!, /^this kernel's udmabuf limit cannot be changed/);
   // Not asked for: reported, not compared.
   facts.request = { heap: "system", resolvedHeap: "system", size: 96 * MiB };
-  facts.trials = [{ heap: "system", size: 96 * MiB, allocError: null, mapError: null, ms: 1 }];
+  facts.trials = [{
+    heap: "system",
+    size: 96 * MiB,
+    allocError: null,
+    mapError: null,
+    ms: 1,
+    notTried: null,
+  }];
   assertEquals(result(facts, "limits.udmabuf").status, "ok");
 });
 
@@ -319,12 +333,40 @@ Deno.test("doctor: a low open-files limit warns with ulimit; a cgroup too small 
 
 Deno.test("doctor: mapping failures and heap ENOMEM are explained", () => {
   const facts = healthy();
-  facts.trials[1] = { heap: "system", size: 4096, allocError: null, mapError: "EPERM", ms: 1 };
+  facts.trials[1] = {
+    heap: "system",
+    size: 4096,
+    allocError: null,
+    mapError: "EPERM",
+    ms: 1,
+    notTried: null,
+  };
   const mapped = result(facts, "alloc.system");
   assertEquals([mapped.status, mapped.summary], ["fail", "allocated 4 KiB, but mapping it failed: EPERM"]);
-  facts.trials[1] = { heap: "system", size: 4096, allocError: "ENOMEM", mapError: null, ms: 1 };
+  facts.trials[1] = {
+    heap: "system",
+    size: 4096,
+    allocError: "ENOMEM",
+    mapError: null,
+    ms: 1,
+    notTried: null,
+  };
   assertEquals(
     result(facts, "alloc.system").summary,
     "allocating 4 KiB failed with ENOMEM (CmaFree 64 MiB of 64 MiB, MemAvailable 1.8 GiB)",
+  );
+  facts.trials[1] = {
+    heap: "system",
+    size: 4 * 1024 * MiB,
+    allocError: null,
+    mapError: null,
+    ms: 0,
+    notTried: "it is more than MemAvailable (1.8 GiB), and trying could wake the OOM killer",
+  };
+  const risky = result(facts, "alloc.system");
+  assertEquals([risky.status, risky.fix], ["fail", "ask for less than MemAvailable, or free memory first"]);
+  assertEquals(
+    risky.summary,
+    "4 GiB was not tried: it is more than MemAvailable (1.8 GiB), and trying could wake the OOM killer",
   );
 });

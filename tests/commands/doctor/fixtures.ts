@@ -127,6 +127,7 @@ export function healthy(): Facts {
       allocError: null,
       mapError: null,
       ms: 0.5,
+      notTried: null,
     })),
   };
 }
