@@ -53,7 +53,7 @@ function udmabufLimitCheck(facts: Facts): Verdict {
     detail: limitText,
     fix: fixed
       ? "this kernel's udmabuf limit cannot be changed (6.1 has the size_limit_mb parameter): allocate from a " +
-        "dma-heap (--heap system) or split the buffer"
+        `dma-heap (--heap system), or use buffers of at most ${formatBytes(sizeLimitMb * MiB)}`
       : `echo ${wanted} > ${UDMABUF_PARAMETERS}/size_limit_mb as root (now), or udmabuf.size_limit_mb=${wanted} ` +
         "on the kernel command line (at boot)",
     data,
