@@ -86,9 +86,13 @@ export function modeText(mode: number): string {
 /** `mode 0600, owner 0:0 (root:root)` of a node (the names where /etc/passwd and /etc/group have them). */
 export function ownerText(facts: Facts, node: DeviceNode): string {
   if (node.mode === null || node.uid === null || node.gid === null) return "mode and owner unknown";
-  const user = facts.user.userNames[node.uid] ?? String(node.uid);
-  const group = facts.user.groupNames[node.gid] ?? String(node.gid);
-  return `mode ${modeText(node.mode)}, owner ${node.uid}:${node.gid} (${user}:${group})`;
+  const user = facts.user.userNames[node.uid];
+  const group = facts.user.groupNames[node.gid];
+  // A board without /etc/passwd and /etc/group has numbers only.
+  const names = user === undefined && group === undefined
+    ? ""
+    : ` (${user ?? node.uid}:${group ?? node.gid})`;
+  return `mode ${modeText(node.mode)}, owner ${node.uid}:${node.gid}${names}`;
 }
 
 /** The heaps this run looks at: `--heap` (resolved), else every heap and udmabuf. */

@@ -84,6 +84,12 @@ Deno.test("doctor: a group that already has access is the fix; an ACL is shown; 
   assertIncludes(access.detail!, "not in group 44 (video)");
   assertIncludes(access.detail!, "ACL user::rw-,user:1000:rw-,mask::rw-");
   const root = healthy();
+  root.user.userNames = {};
+  root.user.groupNames = {};
+  assertEquals(
+    result(root, "access.system").summary,
+    "uid 0 may open /dev/dma_heap/system (mode 0600, owner 0:0)",
+  );
   root.heaps.nodes[1]!.openError = "EPERM";
   assertMatch(result(root, "access.system").fix!, /^root is denied by something other than the mode: .*LSM/);
 });
