@@ -8,6 +8,7 @@ import { buildApplication, buildRouteMap } from "@stricli/core";
 import type { DmabufContext } from "../commands/toolkit/context.ts";
 import { allocCommand } from "./routes/alloc.ts";
 import { benchCommand } from "./routes/bench.ts";
+import { doctorCommand } from "./routes/doctor.ts";
 import { fenceRoutes } from "./routes/fence.ts";
 import { fenceWaitCommand } from "./routes/fence_wait.ts";
 import { heapsCommand } from "./routes/heaps.ts";
@@ -35,6 +36,7 @@ const routes = buildRouteMap({
     stat: statCommand,
     trace: traceCommand,
     smoke: smokeCommand,
+    doctor: doctorCommand,
     bench: benchCommand,
   },
   docs: {

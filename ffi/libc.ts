@@ -51,6 +51,8 @@ const symbols = {
   lseek: { parameters: [int, off_t, int], result: off_t },
   /** `int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)` */
   statx: { parameters: [int, buf, int, uint, buf], result: int },
+  /** `ssize_t getxattr(const char *path, const char *name, void *value, size_t size)`; a device node's ACL */
+  getxattr: { parameters: [buf, buf, buf, size_t], result: ssize_t },
   /** `ssize_t readlink(const char *path, char *buf, size_t size)` */
   readlink: { parameters: [buf, buf, size_t], result: ssize_t },
   /** `int memcmp(const void *s1, const void *s2, size_t n)`; compares mapped memory natively for verify */

@@ -2,9 +2,10 @@
 # The board scenario: what a lab would script on a board with only busybox and the dmabuf bundle, as TAP on
 # stdout. Allocate and hold a named buffer; verify it from another process; sync it; sw_sync fences through
 # fence-wait's exits 124 (timeout), 0 (signalled) and 1 (signalled with an error); stat --procs and
-# info --pid name the holder; bad input exits 2 (usage) and 1 (runtime); and afterwards no buffer is left
-# behind in bufinfo. Runs as root (the heaps are root-only); needs dmabuf on PATH and debugfs mounted.
-# Kept to a dozen dmabuf processes: each costs seconds under emulation.
+# info --pid name the holder; bad input exits 2 (usage) and 1 (runtime); doctor finds nothing failing on the
+# healthy board and diagnoses a buffer larger than the CMA area and one over udmabuf's size limit; and
+# afterwards no buffer is left behind in bufinfo. Runs as root (the heaps are root-only); needs dmabuf on PATH and debugfs mounted.
+# Kept to fifteen dmabuf processes: each costs seconds under emulation.
 #
 # Usage: sh scenario.sh   (exit 0 when every test passed)
 
@@ -65,7 +66,7 @@ buffer_count() {
   sed -n 's/^Total \([0-9]*\) objects.*/\1/p' "$bufinfo"
 }
 
-echo "1..17"
+echo "1..23"
 before=$(buffer_count)
 if [ -n "$before" ]; then ok "bufinfo readable: $before buffers before the scenario"; else not_ok "bufinfo readable" "cannot read $bufinfo"; fi
 
@@ -120,6 +121,20 @@ contains "fence-wait: a pending fence times out (exit 124)" "$work/fences" "pend
 contains "fence-wait: a signalled fence (exit 0)" "$work/fences" "signalled 0"
 contains "fence-wait: a fence signalled with an error when its timeline closed (exit 1)" "$work/fences" "closed 1"
 
+# doctor: nothing fails on the healthy board; then two broken requests, diagnosed with their fixes.
+dmabuf doctor --color never >"$work/out" 2>&1
+check "doctor on the healthy board: no check fails (exit 0)" 0 $? "$work/out"
+contains "doctor allocates, maps and frees a page of each heap" "$work/out" ", 0 fail, " "ok    alloc.system" \
+  "ok    alloc.udmabuf"
+dmabuf doctor --heap cma --size 96M --color never >"$work/out" 2>&1
+check "doctor --heap cma --size 96M on the 64 MiB CMA area fails (exit 1)" 1 $? "$work/out"
+contains "doctor names the cause (size), the area's size and a cma= that holds the buffer" "$work/out" \
+  "size: 96 MiB is larger than the CMA area" "(64 MiB)" "fix: cma=128M on the kernel command line"
+dmabuf doctor --heap udmabuf --size 96M --color never >"$work/out" 2>&1
+check "doctor --heap udmabuf --size 96M fails (exit 1)" 1 $? "$work/out"
+contains "doctor names udmabuf's limit and the module parameter" "$work/out" \
+  "96 MiB is over udmabuf's limit of 64 MiB" "/sys/module/udmabuf/parameters/size_limit_mb"
+
 dmabuf alloc --size 4Q >"$work/out" 2>&1
 check "bad size is a usage error (exit 2)" 2 $? "$work/out"
 dmabuf alloc --heap no-such-heap --size 4K >"$work/out" 2>&1
@@ -137,5 +152,5 @@ else
   sed 's/^/#   /' "$bufinfo"
 fi
 
-[ "$number" -eq 17 ] || echo "# the plan said 17 tests, $number ran"
+[ "$number" -eq 23 ] || echo "# the plan said 23 tests, $number ran"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@ Deno.test("dmabuf --help exits 0 and lists every command with the exit codes", a
       "fence",
       "stat",
       "smoke",
+      "doctor",
       "bench",
     ]
   ) {
