@@ -25,6 +25,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Pretend stdout is a terminal (in-process only). */
   terminal?: boolean;
+  /** Pretend stderr is a terminal (in-process only). */
+  stderrTerminal?: boolean;
 }
 
 /** Streams captured in memory: an {@link Io} and what was written to each stream so far. */
@@ -61,7 +63,7 @@ export function captureIo(options: CaptureOptions = {}): CapturedIo {
         options.onStdout?.(text);
       },
     },
-    stderr: { isTerminal: false, write: (text) => void (stderr += text) },
+    stderr: { isTerminal: options.stderrTerminal ?? false, write: (text) => void (stderr += text) },
     env: (name) => options.env?.[name] ?? Deno.env.get(name),
   };
   const closeStdout = () => closed.abort(STDOUT_CLOSED);

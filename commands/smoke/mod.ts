@@ -45,24 +45,25 @@ function hostname(): string {
 }
 
 /**
- * Runs the checks (see {@link runChecks}), showing `[n/N] heap: check` on stderr when it is a terminal, and
- * handing each result to `done` as soon as it is known.
+ * Runs the checks (see {@link runChecks}), showing `[n/N] heap: check` on stderr when it is a terminal and
+ * `progress` allows it, and handing each result to `done` as soon as it is known.
  */
 function runAll(
   this: DmabufContext,
   checks: readonly Check[],
-  done: (result: CheckResult, index: number) => void,
+  options: { progress: boolean; done: (result: CheckResult, index: number) => void },
 ): CheckResult[] {
   const stderr = this.io.stderr;
+  const progress = options.progress && stderr.isTerminal;
   return runChecks(checks, {
     starting: (check, index) => {
-      if (stderr.isTerminal) {
+      if (progress) {
         stderr.write(`${CLEAR_LINE}[${index + 1}/${checks.length}] ${check.group}: ${check.name}`);
       }
     },
     done: (result, index) => {
-      if (stderr.isTerminal) stderr.write(CLEAR_LINE);
-      done(result, index);
+      if (progress) stderr.write(CLEAR_LINE);
+      options.done(result, index);
     },
   });
 }
@@ -91,10 +92,15 @@ export function smoke(this: DmabufContext, flags: SmokeFlags): void {
   const stdout = this.io.stdout;
   if (streamed && format === "tap") stdout.write(tapHeader(checks.length));
   if (ktap !== null) stdout.write(ktap.header());
-  const results = runAll.call(this, checks, (result, index) => {
-    if (streamed && format === "tap") stdout.write(tapResult(result, index + 1));
-    if (ktap !== null) stdout.write(ktap.result(result));
-    if (lava !== null) stdout.write(lava.result(result));
+  // A streamed report is its own progress; a progress line on stderr would land in the middle of its lines
+  // where both go to one terminal (a lab's serial console).
+  const results = runAll.call(this, checks, {
+    progress: !streamed,
+    done: (result, index) => {
+      if (streamed && format === "tap") stdout.write(tapResult(result, index + 1));
+      if (ktap !== null) stdout.write(ktap.result(result));
+      if (lava !== null) stdout.write(lava.result(result));
+    },
   });
   if (ktap !== null) stdout.write(ktap.end());
   if (lava !== null) stdout.write(lava.end());

@@ -89,3 +89,15 @@ Deno.test("smoke --format tap: prove (TAP::Harness) sees the failing checks as f
   assertEquals(parsed.failed, ours);
   assertMatch(ours, /\d/);
 });
+
+Deno.test("smoke shows its progress line on a terminal's stderr, but not while it streams a report to stdout", async () => {
+  const human = await runCli(["smoke", ...NOT_A_HEAP], { terminal: true, stderrTerminal: true });
+  assertMatch(human.stderr, /\[1\/\d+\] battery: /);
+  for (const format of ["tap", "ktap", "lava"]) {
+    const { stderr } = await runCli(["smoke", ...NOT_A_HEAP, "--format", format], {
+      terminal: true,
+      stderrTerminal: true,
+    });
+    assertEquals(/\[\d+\/\d+\]/.test(stderr), false, `${format}: ${JSON.stringify(stderr)}`);
+  }
+});
