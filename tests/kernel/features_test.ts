@@ -4,7 +4,7 @@
  * the test is ignored (the table says nothing about it); in the VM every tier kernel is one.
  */
 import assert from "node:assert/strict";
-import { hwTest, type Need, needs } from "./hw.ts";
+import { exists, hwTest, type Need, needs } from "./hw.ts";
 import { KERNEL_FEATURES, tierKernel } from "./features.ts";
 import { DmaHeap } from "../../ffi/dma_heap.ts";
 import { SyscallError } from "../../ffi/errno.ts";
@@ -19,15 +19,6 @@ import { poll, PollEvents } from "../../ffi/fd.ts";
 
 const BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo";
 const TRACEFS = "/sys/kernel/tracing";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether `fn` succeeded, false when it threw a SyscallError with `errno`. */
 function unlessErrno(errno: "ENOTTY" | "EBUSY", fn: () => void): boolean {

@@ -3,7 +3,7 @@
  * must pass; on a machine without them, each is reported as ignored with the reason.
  */
 import assert from "node:assert/strict";
-import { cmaHeapPath, hwTest, needs, vgemCardPath } from "./hw.ts";
+import { cmaHeapPath, exists, hwTest, needs, vgemCardPath } from "./hw.ts";
 import { kernelHas } from "./features.ts";
 
 /** Linux dev_t encoding (include/linux/kdev_t.h, new_encode_dev): 12 bits of major, 20 of minor, split. */
@@ -70,12 +70,3 @@ hwTest({
   needs: [needs.bufinfo],
   fn: () => assert.equal(exists("/sys/kernel/dmabuf/buffers"), kernelHas("sysfs-stats")),
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

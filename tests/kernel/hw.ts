@@ -52,6 +52,11 @@ export function hwRequired(): boolean {
   return Deno.env.get(REQUIRE_HW_ENV) === "1";
 }
 
+/** Whether `path` exists (stat follows links). */
+export function exists(path: string): boolean {
+  return cannotSee(path) === undefined;
+}
+
 /** Why a path cannot be stat'ed, or undefined when it can. */
 function cannotSee(path: string): string | undefined {
   try {

@@ -22,7 +22,7 @@ import { SwSyncTimeline } from "../../ffi/sw_sync.ts";
 import { Vgem } from "../../ffi/vgem.ts";
 import { kernelHas } from "./features.ts";
 import { CLI_PATH } from "../run_cli.ts";
-import { hwRequired, hwTest, type Need, needs } from "./hw.ts";
+import { exists, hwRequired, hwTest, type Need, needs } from "./hw.ts";
 
 const TRACEFS = "/sys/kernel/tracing";
 /** How long a spawned Deno process gets to start (3–4 s each under TCG). */
@@ -31,15 +31,6 @@ const START_LIMIT_MS = 60_000;
 const LATE_MS = 1500;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * tracefs with the dma_fence events; in the test VM (`DMABUF_REQUIRE_HW=1`) mounted at /sys/kernel/tracing

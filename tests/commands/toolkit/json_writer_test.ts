@@ -1,18 +1,7 @@
 import { assertEquals } from "../../assert.ts";
 import { ChunkedWriter } from "../../../commands/toolkit/chunked.ts";
 import { writeJson } from "../../../commands/toolkit/json_writer.ts";
-import type { Stream } from "../../../commands/toolkit/streams.ts";
-
-function collector(): Stream & { writes: string[] } {
-  const writes: string[] = [];
-  return { isTerminal: false, writes, write: (text) => void writes.push(text) };
-}
-
-/** JSON.stringify as Output.data did it in one piece: the oracle for the streamed writer. */
-function oracle(value: unknown): string {
-  const raw = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
-  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? raw(v.toString()) : v, 2);
-}
+import { collector, oracle } from "./json_oracle.ts";
 
 function streamed(value: unknown): string {
   const stream = collector();

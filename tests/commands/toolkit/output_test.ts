@@ -1,18 +1,8 @@
 import { assertEquals } from "../../assert.ts";
 import { CHUNK } from "../../../commands/toolkit/chunked.ts";
 import { Output } from "../../../commands/toolkit/output.ts";
-import type { Stream, TextIo } from "../../../commands/toolkit/streams.ts";
-
-function collector(): Stream & { writes: string[] } {
-  const writes: string[] = [];
-  return { isTerminal: false, writes, write: (text) => void writes.push(text) };
-}
-
-/** JSON.stringify as Output.data did it in one piece: the oracle for the streamed writer. */
-function oracle(value: unknown): string {
-  const raw = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
-  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? raw(v.toString()) : v, 2);
-}
+import type { TextIo } from "../../../commands/toolkit/streams.ts";
+import { collector, oracle } from "./json_oracle.ts";
 
 Deno.test("Output.data: a large document goes out in chunks, never as one string", () => {
   const stream = collector();

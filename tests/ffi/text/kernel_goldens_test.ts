@@ -10,29 +10,9 @@ import { parseFdinfo } from "../../../ffi/text/fdinfo.ts";
 import { parseTraceLine } from "../../../ffi/text/trace_event.ts";
 import { decodeSyncFileInfo } from "../../../ffi/sync_file.ts";
 import { heapExporter, kernelHas, TIER_KERNELS } from "../../kernel/features.ts";
+import type { Truth } from "./fixtures/kernels/truth.ts";
 
 const DIR = new URL("./fixtures/kernels/", import.meta.url);
-
-interface Truth {
-  release: string;
-  buffers: {
-    role: string;
-    inode: number;
-    size: number;
-    heap: string;
-    name: string | null;
-    attachments: string[];
-    fences: {
-      usage: "write" | "read";
-      driver: string;
-      timeline: string | null;
-      seqno: number;
-      signalled: boolean;
-    }[];
-  }[];
-  notes: string[];
-  fenceInfo: { when: "unsignalled" | "signalled"; seqno: number; info: string; fences: string }[];
-}
 
 /** The bufinfo format generation each tier kernel prints (for a list with signalled, named fences). */
 const GENERATION: Record<string, string> = {
