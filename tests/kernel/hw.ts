@@ -41,6 +41,10 @@ export const REQUIRE_HW_ENV = "DMABUF_REQUIRE_HW";
 /** Heap names the kernel gives the CMA heap: the default CMA area, or a devicetree `linux,cma` region. */
 const CMA_HEAP_NAMES = ["reserved", "linux,cma"] as const;
 const DMA_HEAP_DIR = "/dev/dma_heap";
+/** Where the kernel's own BTF is (CONFIG_DEBUG_INFO_BTF). */
+const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
+/** Present exactly when the kernel has the bpf() syscall. */
+const UNPRIVILEGED_BPF_SYSCTL = "/proc/sys/kernel/unprivileged_bpf_disabled";
 /** vgem registers a platform device; its DRM minors are listed under it. */
 const VGEM_DRM_SYSFS = "/sys/bus/platform/devices/vgem/drm";
 
@@ -125,6 +129,29 @@ export const needs = {
   },
   bufinfo: fileNeed("dma-buf bufinfo", "/sys/kernel/debug/dma_buf/bufinfo"),
   sysfsStats: fileNeed("dma-buf sysfs statistics", "/sys/kernel/dmabuf/buffers"),
+  /**
+   * For host tests only: the real-kernel tiers assert the refusal where the iterator is missing instead. Root,
+   * the bpf() syscall (its sysctl) and BTF naming bpf_iter_dmabuf (6.16+), found by a byte search of the BTF
+   * so the check does not use the parser under test.
+   */
+  bpfIterator: {
+    what: "the BPF iterator iter/dmabuf",
+    missing: () => {
+      if (Deno.uid() !== 0) return "not root";
+      if (cannotSee(UNPRIVILEGED_BPF_SYSCTL) !== undefined) return "no bpf() syscall";
+      let btf: Uint8Array;
+      try {
+        btf = Deno.readFileSync(VMLINUX_BTF);
+      } catch {
+        return `no ${VMLINUX_BTF}`;
+      }
+      const name = new TextEncoder().encode("\0bpf_iter_dmabuf\0");
+      for (let i = btf.indexOf(0); i !== -1; i = btf.indexOf(0, i + 1)) {
+        if (name.every((byte, j) => btf[i + j] === byte)) return undefined;
+      }
+      return "no bpf_iter_dmabuf in the kernel's BTF (Linux 6.16+)";
+    },
+  },
 } as const satisfies Record<string, Need>;
 
 /** Reasons the given needs are not met here, one per unmet need. */

@@ -10,15 +10,13 @@ import {
   PROGRAM_LICENSE,
   resolveLayout,
   unavailableFrom,
-  UNPRIVILEGED_BPF_SYSCTL,
   versionClause,
 } from "../../../ffi/bpf/dmabuf_iter.ts";
 import { decodeInsn, INSN_SIZE } from "../../../ffi/bpf/insn.ts";
 import { loadProgram, VerifierError } from "../../../ffi/bpf/syscall.ts";
 import { BpfAttachType, BpfProgType } from "../../../ffi/bpf/attr.ts";
 import { SyscallError } from "../../../ffi/errno.ts";
-import { geteuid } from "../../../ffi/fd.ts";
-import { hwTest, type Need } from "../../kernel/hw.ts";
+import { hwTest, needs } from "../../kernel/hw.ts";
 import { BtfBlob } from "./btf_blob.ts";
 
 /**
@@ -187,34 +185,13 @@ Deno.test("unavailableFrom: EPERM names the capabilities, ENOSYS the version, ot
   assertEquals(unavailableFrom(bug, "x"), bug);
 });
 
-/** This machine can load iter/dmabuf programs: root, the bpf() syscall, and BTF that has the iterator. */
-const iterNeed: Need = {
-  what: "the BPF iterator iter/dmabuf (root, CONFIG_BPF_SYSCALL, BTF with bpf_iter_dmabuf: Linux 6.16+)",
-  missing: () => {
-    if (geteuid() !== 0) return "not root";
-    try {
-      Deno.statSync(UNPRIVILEGED_BPF_SYSCTL);
-    } catch {
-      return "no bpf() syscall";
-    }
-    try {
-      const btf = Btf.parse(Deno.readFileSync(VMLINUX_BTF_PATH));
-      return btf.find(BtfKind.BTF_KIND_FUNC, ITER_FUNC) === null
-        ? `no ${ITER_FUNC} in BTF (before 6.16)`
-        : undefined;
-    } catch {
-      return `no ${VMLINUX_BTF_PATH}`;
-    }
-  },
-};
-
 function openFds(): string[] {
   return [...Deno.readDirSync("/proc/self/fd")].map((e) => e.name).sort();
 }
 
 hwTest({
   name: "DmabufIterator: loads, links, reads twice and closes its fds once (dispose is idempotent)",
-  needs: [iterNeed],
+  needs: [needs.bpfIterator],
   fn: () => {
     const before = openFds();
     const iterator = DmabufIterator.open();
@@ -232,7 +209,7 @@ hwTest({
 
 hwTest({
   name: "loadProgram: a program the verifier rejects throws VerifierError with the verifier's log",
-  needs: [iterNeed],
+  needs: [needs.bpfIterator],
   fn: () => {
     const btf = Btf.parse(Deno.readFileSync(VMLINUX_BTF_PATH));
     // r0 = *(u64 *)(r2 + 0); exit: r2 is never set.
