@@ -142,11 +142,11 @@ export function encodeInsn(insn: BpfInsn, out: Uint8Array, offset = 0): void {
   checkRange(insn.src, [0, MAX_REG], "src_reg");
   checkRange(insn.off, S16, "off");
   checkRange(insn.imm, S32, "imm");
-  const v = new DataView(out.buffer, out.byteOffset + offset, INSN_SIZE);
-  v.setUint8(0, insn.code);
-  v.setUint8(1, (insn.src << 4) | insn.dst);
-  v.setInt16(2, insn.off, true);
-  v.setInt32(4, insn.imm, true);
+  out[offset] = insn.code;
+  out[offset + 1] = (insn.src << 4) | insn.dst;
+  out[offset + 2] = insn.off & 0xff;
+  out[offset + 3] = (insn.off >> 8) & 0xff;
+  for (let byte = 0; byte < 4; byte++) out[offset + 4 + byte] = (insn.imm >> (8 * byte)) & 0xff;
 }
 
 /** Decodes the instruction at `offset`. */

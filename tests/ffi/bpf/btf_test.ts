@@ -246,3 +246,13 @@ hwTest({
     assertEquals(dmaBuf !== null && btf.hasMember(dmaBuf, "exp_name"), true);
   },
 });
+
+Deno.test("Btf: names after non-ASCII bytes in the string section are still found at their byte offsets", () => {
+  const b = new BtfBlob();
+  const accented = b.struct("caf\u00e9_stru\u00df", 4, []);
+  const after = b.struct("after", 4, []);
+  const btf = Btf.parse(b.bytes());
+  assertEquals(btf.find(BtfKind.BTF_KIND_STRUCT, "after"), after);
+  assertEquals(btf.find(BtfKind.BTF_KIND_STRUCT, "caf\u00e9_stru\u00df"), accented);
+  assertEquals(btf.type(after).name, "after");
+});
