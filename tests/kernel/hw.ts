@@ -45,8 +45,11 @@ const DMA_HEAP_DIR = "/dev/dma_heap";
 const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
 /** Present exactly when the kernel has the bpf() syscall. */
 const UNPRIVILEGED_BPF_SYSCTL = "/proc/sys/kernel/unprivileged_bpf_disabled";
-/** vgem registers a platform device; its DRM minors are listed under it. */
-const VGEM_DRM_SYSFS = "/sys/bus/platform/devices/vgem/drm";
+/**
+ * vgem's device, whose DRM minors are listed under it: a platform device until 6.x, a faux device (the faux
+ * bus, 6.15+) on 7.2.
+ */
+const VGEM_DRM_SYSFS = ["/sys/bus/platform/devices/vgem/drm", "/sys/bus/faux/devices/vgem/drm"];
 
 /** Whether missing hardware must fail tests instead of skipping them. */
 export function hwRequired(): boolean {
@@ -95,12 +98,14 @@ export function cmaHeapPath(): string | undefined {
 
 /** Path of vgem's primary DRM node (`/dev/dri/cardN`), or undefined when vgem is not there. */
 export function vgemCardPath(): string | undefined {
-  try {
-    for (const entry of Deno.readDirSync(VGEM_DRM_SYSFS)) {
-      if (/^card\d+$/.test(entry.name)) return `/dev/dri/${entry.name}`;
+  for (const dir of VGEM_DRM_SYSFS) {
+    try {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (/^card\d+$/.test(entry.name)) return `/dev/dri/${entry.name}`;
+      }
+    } catch {
+      // No vgem on this bus.
     }
-  } catch {
-    // No vgem.
   }
   return undefined;
 }
@@ -124,7 +129,7 @@ export const needs = {
     what: "the vgem DRM device",
     missing: () => {
       const path = vgemCardPath();
-      return path === undefined ? `no vgem device (${VGEM_DRM_SYSFS})` : cannotOpen(path);
+      return path === undefined ? `no vgem device (${VGEM_DRM_SYSFS.join(" or ")})` : cannotOpen(path);
     },
   },
   bufinfo: fileNeed("dma-buf bufinfo", "/sys/kernel/debug/dma_buf/bufinfo"),
