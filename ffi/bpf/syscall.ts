@@ -58,9 +58,15 @@ export class VerifierError extends SyscallError {
     this.log = log;
   }
 
-  /** The log's last non-empty line: usually the reason (`R1 invalid mem access 'scalar'`). */
+  /**
+   * The log's last line before its statistics (`processed N insns ...`, `verification time ...`): the
+   * reason, e.g. `R2 !read_ok`. Empty when there is no log.
+   */
   get reason(): string {
-    return this.log.trimEnd().split("\n").at(-1) ?? "";
+    const lines = this.log.split("\n").filter((line) =>
+      line.trim() !== "" && !/^processed \d+ insns/.test(line) && !/^verification time/.test(line)
+    );
+    return lines.at(-1) ?? "";
   }
 }
 
