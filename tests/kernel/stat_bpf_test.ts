@@ -179,8 +179,10 @@ hwTest({
     const proc = new Set((await statJson(["--source", "proc"])).doc.buffers.map((b) => b.inode));
     for (const { inode, name } of buffers.kernelOnly) {
       assertOk(!proc.has(inode), `inode ${inode} is held by a process`);
+      // Its count is vgem's references (bufinfo's and bpf's are compared above), none of them an fd.
       const row = other.buffers.find((b) => b.inode === inode)!;
-      assertEquals([row.name, row.count], [name, 1]);
+      assertEquals(row.name, name);
+      assertOk(row.count !== null && row.count >= 1, `count ${row.count}`);
     }
     assertEquals(other.buffers.find((b) => b.name === "bpf-attached")?.attachments, ["vgem"]);
     // --watch re-runs the iterator each refresh.
