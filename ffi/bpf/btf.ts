@@ -238,10 +238,6 @@ export class Btf {
   readonly #decoder = new TextDecoder();
   /** The blob as aligned little-endian u32s, when its alignment and this machine's byte order allow. */
   readonly #words: Uint32Array | null;
-  /** The string section decoded one character per byte, made on the first search. */
-  #strings: string | null = null;
-  /** Whether {@link #strings} came from UTF-8 (else windows-1252). */
-  #stringsAreUtf8 = true;
 
   private constructor(bytes: Uint8Array, header: BtfHeader) {
     this.#bytes = bytes;
@@ -355,23 +351,76 @@ export class Btf {
   }
 
   /**
-   * Ids of the types of `kind` called `name`, in id order (usually one; `[]` when none). Finds the name's
-   * offsets in the string section first, so the type scan compares numbers, not strings.
+   * Ids of the types of `kind` called `name`, in id order (usually one; `[]` when none).
    */
   findAll(kind: number, name: string): number[] {
-    const offsets = this.#stringOffsets(name);
     const found: number[] = [];
-    if (offsets.length === 0) return found;
-    // Aligned u32 reads where the blob allows them (they are many times cheaper than DataView's here).
-    const words = this.#words;
-    for (let id = 1; id < this.#offsets.length; id++) {
-      const at = this.#offsets[id]!;
-      const nameOff = words === null ? this.#view.getUint32(at, true) : words[at >>> 2]!;
-      if (nameOff !== offsets[0] && (offsets.length === 1 || !offsets.includes(nameOff))) continue;
-      const info = words === null ? this.#view.getUint32(at + 4, true) : words[(at >>> 2) + 1]!;
-      if (((info >>> INFO_KIND_SHIFT) & INFO_KIND_MASK) === kind) found.push(id);
-    }
+    this.#scan([[kind, name]], (_, id) => {
+      found.push(id);
+      return true;
+    });
     return found;
+  }
+
+  /**
+   * For each `[kind, name]`, the first type of that kind with that name, or null — all in one scan of the
+   * types (a lookup of a dozen names costs one pass, not a dozen).
+   */
+  findEach(wanted: readonly (readonly [kind: number, name: string])[]): (number | null)[] {
+    const found: (number | null)[] = wanted.map(() => null);
+    let left = wanted.length;
+    this.#scan(wanted, (index, id) => {
+      if (found[index] !== null) return true;
+      found[index] = id;
+      return --left > 0;
+    });
+    return found;
+  }
+
+  /**
+   * Calls `match(index, id)` for each type whose kind and name are `wanted[index]`'s, in id order, until it
+   * returns false. Names are compared as bytes straight from the string section: a first-byte table rejects
+   * almost every type at once, so nothing is decoded and nothing allocated per type.
+   */
+  #scan(
+    wanted: readonly (readonly [kind: number, name: string])[],
+    match: (index: number, id: number) => boolean,
+  ): void {
+    const encoder = new TextEncoder();
+    const needles = wanted.map(([, name]) => encoder.encode(name));
+    const byFirstByte = new Map<number, number[]>();
+    for (const [index, needle] of needles.entries()) {
+      if (needle.length === 0) continue;
+      const list = byFirstByte.get(needle[0]!);
+      if (list === undefined) byFirstByte.set(needle[0]!, [index]);
+      else list.push(index);
+    }
+    const bytes = this.#bytes;
+    const strStart = this.#strStart;
+    const strEnd = strStart + this.header.strLen;
+    const words = this.#words;
+    const offsets = this.#offsets;
+    for (let id = 1; id < offsets.length; id++) {
+      const at = offsets[id]!;
+      const nameAt = strStart + (words === null ? this.#view.getUint32(at, true) : words[at >>> 2]!);
+      if (nameAt >= strEnd) continue; // an out-of-range name: stringAt() reports it when asked
+      const candidates = byFirstByte.get(bytes[nameAt]!);
+      if (candidates === undefined) continue;
+      const info = words === null ? this.#view.getUint32(at + 4, true) : words[(at >>> 2) + 1]!;
+      const kind = (info >>> INFO_KIND_SHIFT) & INFO_KIND_MASK;
+      for (const index of candidates) {
+        const needle = needles[index]!;
+        if (
+          wanted[index]![0] !== kind || nameAt + needle.length >= strEnd ||
+          bytes[nameAt + needle.length] !== 0
+        ) {
+          continue;
+        }
+        let same = true;
+        for (let i = 1; i < needle.length && same; i++) same = bytes[nameAt + i] === needle[i];
+        if (same && !match(index, id)) return;
+      }
+    }
   }
 
   /**
@@ -575,22 +624,32 @@ export class Btf {
   /** One pass over the type section: where each type starts. */
   #index(): Uint32Array {
     const end = this.#typeStart + this.header.typeLen;
-    let offsets = new Uint32Array(1024);
+    // Per kind: bytes after struct btf_type, and per vlen element (-1: unknown). Typed arrays and locals:
+    // this loop runs once per type, cold, and under emulation every property lookup counts.
+    const infoSize = new Int16Array(INFO_KIND_MASK + 1).fill(-1);
+    const elemSize = new Int16Array(INFO_KIND_MASK + 1);
+    for (const [kind, [info, elem]] of [...Object.entries(KNOWN_LAYOUT), ...this.#layout.entries()]) {
+      infoSize[Number(kind)] = info;
+      elemSize[Number(kind)] = elem;
+    }
+    const words = this.#words;
+    const view = this.#view;
+    let offsets = new Uint32Array(INDEX_START);
     let count = 1;
     let at = this.#typeStart;
     while (at < end) {
       if (at + TYPE_HEADER_SIZE > end) {
         throw new BtfError(`BTF type ${count} at byte ${at - this.#typeStart} is cut off by the section end`);
       }
-      const info = this.#words === null ? this.#view.getUint32(at + 4, true) : this.#words[(at >>> 2) + 1]!;
+      const info = words === null ? view.getUint32(at + 4, true) : words[(at >>> 2) + 1]!;
       const kind = (info >>> INFO_KIND_SHIFT) & INFO_KIND_MASK;
-      const sizes = this.#layout.get(kind) ?? KNOWN_LAYOUT[kind];
-      if (sizes === undefined) {
+      const fixed = infoSize[kind]!;
+      if (fixed < 0) {
         throw new BtfError(
           `BTF type ${count} has kind ${kind}, which dmabuf does not know and the blob has no layout section for`,
         );
       }
-      const next = at + TYPE_HEADER_SIZE + sizes[0] + (info & INFO_VLEN_MASK) * sizes[1];
+      const next = at + TYPE_HEADER_SIZE + fixed + (info & INFO_VLEN_MASK) * elemSize[kind]!;
       if (next > end) {
         throw new BtfError(`BTF type ${count} (${kindName(kind)}) runs past the end of the type section`);
       }
@@ -604,42 +663,13 @@ export class Btf {
     }
     return offsets.slice(0, count);
   }
-
-  /**
-   * The string section as a JavaScript string whose indexes are byte offsets, so the engine's substring
-   * search finds names (a byte loop in JavaScript is many times slower). UTF-8 decoding is the fast one and
-   * keeps indexes when no multi-byte sequence shortens the text (kernel identifiers are ASCII: the length
-   * shows it); otherwise windows-1252, which maps every byte to one character.
-   */
-  #decodeStrings(): string {
-    const bytes = this.#bytes.subarray(this.#strStart, this.#strStart + this.header.strLen);
-    const text = this.#decoder.decode(bytes);
-    if (text.length === bytes.length) return text;
-    this.#stringsAreUtf8 = false;
-    return new TextDecoder("windows-1252").decode(bytes);
-  }
-
-  /** Offsets in the string section where exactly `name` is stored (NUL before and after). */
-  #stringOffsets(name: string): number[] {
-    const found: number[] = [];
-    if (name === "" || name.includes("\0")) return found;
-    this.#strings ??= this.#decodeStrings();
-    const needle = `\0${this.#stringsAreUtf8 ? name : latin1(name)}\0`;
-    for (let i = this.#strings.indexOf(needle); i !== -1; i = this.#strings.indexOf(needle, i + 1)) {
-      found.push(i + 1);
-    }
-    return found;
-  }
 }
 
 /** Whether this machine stores a u32's low byte first (a Uint32Array then reads little-endian BTF). */
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-/** `text` as windows-1252 decoding would have produced it from its UTF-8 bytes (identifiers are ASCII). */
-function latin1(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  return new TextDecoder("windows-1252").decode(bytes);
-}
+/** The index's first capacity, in types (a vmlinux has 70,000 to 130,000; it doubles as needed). */
+const INDEX_START = 1 << 16;
 
 /** Pointers are 64-bit on the LP64 kernels the tool runs on. */
 const POINTER_SIZE = 8;

@@ -135,20 +135,34 @@ export function versionClause(release: string = kernelRelease()): string {
   return `iter/dmabuf needs Linux ${ITER_SINCE}+; this kernel is ${release}`;
 }
 
+/** The structs {@link resolveLayout} reads members of. */
+const LAYOUT_STRUCTS = [
+  "bpf_iter_meta",
+  "dma_buf",
+  "file",
+  "inode",
+  "list_head",
+  "dma_buf_attachment",
+  "device",
+] as const;
+
 /**
  * Resolves what the program reads from `btf`.
  * @throws {BpfUnavailable} `iterator` when there is no `bpf_iter_dmabuf`, `btf-layout` when a struct or member
  * is missing or not what the program can read
  */
 export function resolveLayout(btf: Btf): DmabufIterLayout {
-  const func = btf.find(BtfKind.BTF_KIND_FUNC, ITER_FUNC);
-  if (func === null) {
+  const [func, ...ids] = btf.findEach([
+    [BtfKind.BTF_KIND_FUNC, ITER_FUNC],
+    ...LAYOUT_STRUCTS.map((name) => [BtfKind.BTF_KIND_STRUCT, name] as const),
+  ]);
+  if (func === null || func === undefined) {
     throw new BpfUnavailable("iterator", `this kernel's BTF has no ${ITER_FUNC} (${versionClause()})`);
   }
   try {
-    const struct = (name: string) => {
-      const id = btf.find(BtfKind.BTF_KIND_STRUCT, name);
-      if (id === null) throw new BtfError(`no struct ${name}`);
+    const struct = (name: typeof LAYOUT_STRUCTS[number]) => {
+      const id = ids[LAYOUT_STRUCTS.indexOf(name)];
+      if (id === null || id === undefined) throw new BtfError(`no struct ${name}`);
       return id;
     };
     const offset = (id: number, path: string[]) => byteOffset(btf.memberPath(id, path), path.join("."));
