@@ -24,6 +24,8 @@ import type { DmaBuf } from "../../ffi/dma_buf.ts";
 const PAGE = pageSize();
 /** The first release with iter/dmabuf. */
 const ITER_SINCE: readonly [number, number] = [6, 16];
+/** The attached devices the program lists per buffer (MAX_ATTACHMENTS in ffi/bpf/dmabuf_iter.ts). */
+const MAX_ATTACHED = 16;
 /** How often a comparison is retried when bufinfo changed while the iterator ran. */
 const ATTEMPTS = 5;
 /** Where the VM (and most systems) mount debugfs. */
@@ -198,6 +200,39 @@ hwTest({
     ]);
     assertEquals(watch.code, 0, watch.stderr);
     assertEquals(watch.stdout.split("\n}\n").filter((d) => d.includes('"source": "bpf"')).length, 2);
+  },
+});
+
+hwTest({
+  name:
+    "stat --source bpf: 16 attached devices are listed as bufinfo lists them, a 17th makes the list null " +
+    "(the program's bound) on 6.16+",
+  needs: [needs.systemHeap, needs.vgem, needs.bufinfo],
+  fn: async () => {
+    if (!hasIterator()) return await assertRefusal(["--source", "bpf"]);
+    using heap = DmaHeap.open("system");
+    using buffer = heap.alloc(PAGE);
+    buffer.setName("bpf-many-attached");
+    // Each open of vgem imports the buffer anew: one attachment per open.
+    const devices: Vgem[] = [];
+    try {
+      const attachments = async (source: string) =>
+        (await statJson(["--source", source, "--name", "bpf-many-attached"])).doc.buffers[0]?.attachments;
+      for (let i = 1; i <= MAX_ATTACHED + 1; i++) {
+        const vgem = Vgem.open();
+        devices.push(vgem);
+        vgem.file.ioctl(
+          "DRM_IOCTL_PRIME_FD_TO_HANDLE",
+          DrmPrimeHandleStruct.encode({ handle: 0, flags: 0, fd: buffer.fd }),
+        );
+        if (i < MAX_ATTACHED) continue;
+        const listed = await attachments("debugfs");
+        assertEquals(listed, Array(i).fill("vgem"));
+        assertEquals(await attachments("bpf"), i === MAX_ATTACHED ? listed : null, `${i} attachments`);
+      }
+    } finally {
+      for (const vgem of devices) vgem[Symbol.dispose]();
+    }
   },
 });
 
