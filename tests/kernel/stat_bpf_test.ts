@@ -20,6 +20,7 @@ import { pageSize } from "../../ffi/page_size.ts";
 import { Vgem } from "../../ffi/vgem.ts";
 import { DrmPrimeHandleStruct } from "../../ffi/structs.ts";
 import type { DmaBuf } from "../../ffi/dma_buf.ts";
+import type { StatBuffer } from "../../commands/stat/snapshot.ts";
 
 const PAGE = pageSize();
 /** The first release with iter/dmabuf. */
@@ -38,20 +39,11 @@ function hasIterator(): boolean {
 }
 
 /** What stat --json says of one buffer, without fences (the iterator does not read them). */
-interface Row {
-  inode: number;
-  size: number;
-  exporter: string | null;
-  name: string | null;
-  count: number | null;
-  flags: number | null;
-  mode: number | null;
-  attachments: string[] | null;
-}
+type Row = Omit<StatBuffer, "fences" | "nameKnown">;
 
 interface StatDoc {
   source: string;
-  buffers: (Row & { fences: unknown })[];
+  buffers: StatBuffer[];
 }
 
 async function statJson(args: string[]): Promise<{ doc: StatDoc; stderr: string }> {
