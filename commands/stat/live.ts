@@ -1,7 +1,7 @@
 /**
  * `dmabuf stat` on the live system: a snapshot from debugfs bufinfo, the BPF iterator, sysfs stats or a /proc
- * scan, whichever is asked for or, with `auto`, the best that answers. Loaded only when the system is read, so `stat --input`
- * loads no FFI code.
+ * scan, whichever is asked for or, with `auto`, the best that answers. Loaded only when the system is read,
+ * so `stat --input` loads no FFI code.
  * @module
  */
 

@@ -168,7 +168,7 @@ export interface BtfType {
   kindFlag: boolean;
   /** `size` for sized kinds (INT, ENUM, STRUCT, UNION, DATASEC, FLOAT, ENUM64), else 0. */
   size: number;
-  /** `type` for referring kinds (PTR, TYPEDEF, qualifiers, FUNC, FUNC_PROTO's return, VAR, DECL_TAG), else 0. */
+  /** `type` for referring kinds (PTR, TYPEDEF, qualifiers, FUNC, FUNC_PROTO return, VAR, DECL_TAG); else 0. */
   type: number;
 }
 
@@ -646,7 +646,8 @@ export class Btf {
       const fixed = infoSize[kind]!;
       if (fixed < 0) {
         throw new BtfError(
-          `BTF type ${count} has kind ${kind}, which dmabuf does not know and the blob has no layout section for`,
+          `BTF type ${count} has kind ${kind}, which dmabuf does not know and the blob has no layout ` +
+            "section for",
         );
       }
       const next = at + TYPE_HEADER_SIZE + fixed + (info & INFO_VLEN_MASK) * elemSize[kind]!;

@@ -4,7 +4,7 @@
  * offsets it reads resolved by name from the running kernel's BTF (`/sys/kernel/btf/vmlinux`). Nothing outside
  * the tool is needed: no libbpf, clang, bpftool or headers.
  *
- * The program runs once per buffer (`ctx->dmabuf`), with a reference of the iterator's own on the buffer's file,
+ * The program runs once per buffer (`ctx->dmabuf`), while the iterator holds a reference to the buffer's file,
  * and writes one buffer record and one record per attached device ({@link parseRecords}, `dmabuf_record.ts`)
  * with `bpf_seq_write`; strings are read with `bpf_probe_read_kernel_str`, the attachment list walked with
  * `bpf_probe_read_kernel` up to {@link MAX_ATTACHMENTS} devices. Like bufinfo's, the list is walked without
@@ -371,7 +371,7 @@ export interface BpfDmabuf {
   attachments: string[] | null;
 }
 
-/** bufinfo's `file_count()` from the raw counter the program read (with the iterator's own reference in it). */
+/** bufinfo's `file_count()` from the raw counter the program read (the iterator's own reference in it). */
 export function bufinfoCount(raw: bigint, refKind: DmabufIterLayout["refKind"]): number | null {
   // file_ref_t holds references - 1 (file_ref_read() adds one); atomic_long_t f_count holds references. Either
   // way the iterator's own reference is one of them.

@@ -114,7 +114,7 @@ export class RecordError extends Error {
 
 const decoder = new TextDecoder();
 
-/** The string a `bpf_probe_read_kernel_str` result describes: `length` bytes with the NUL, at most `capacity`. */
+/** The string a `bpf_probe_read_kernel_str` result describes: `length` bytes with its NUL (<= `capacity`). */
 function readString(bytes: Uint8Array, offset: number, length: number, capacity: number, at: number): string {
   if (length > capacity) {
     throw new RecordError(`record at byte ${at}: string length ${length} exceeds its ${capacity}-byte field`);

@@ -134,13 +134,19 @@ export function loadProgram(spec: ProgramSpec): Fd {
   }
 }
 
-/** `BPF_LINK_CREATE` of `program` with `attachType` (an iterator: no target, no parameters). @throws {SyscallError} */
+/**
+ * `BPF_LINK_CREATE` of `program` with `attachType` (an iterator: no target, no parameters).
+ * @throws {SyscallError}
+ */
 export function createLink(program: Fd, attachType: number): Fd {
   const attr = BpfLinkCreateAttr.encode({ progFd: program.fd, targetFd: 0, attachType, flags: 0 });
   return new Fd(bpf("BPF_LINK_CREATE", attr, program.label), `BPF link of ${program.label}`);
 }
 
-/** `BPF_ITER_CREATE` of an iterator link: an fd whose read() runs the program over the objects. @throws {SyscallError} */
+/**
+ * `BPF_ITER_CREATE` of an iterator link: an fd whose read() runs the program over the objects.
+ * @throws {SyscallError}
+ */
 export function createIterator(link: Fd): Fd {
   const attr = BpfIterCreateAttr.encode({ linkFd: link.fd, flags: 0 });
   return new Fd(bpf("BPF_ITER_CREATE", attr, link.label), `BPF iterator of ${link.label}`);
