@@ -150,20 +150,7 @@ export function openPath(path: string, options: OpenOptions = {}): Fd {
  */
 export function readProcSysFile(path: string): string {
   using file = openPath(path);
-  const chunks: Uint8Array[] = [];
-  const chunk = new Uint8Array(65536);
-  for (;;) {
-    const n = Number(check(libc().read(file.fd, chunk, BigInt(chunk.length)), "read", path));
-    if (n === 0) break;
-    chunks.push(chunk.slice(0, n));
-  }
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return new TextDecoder().decode(out);
+  return new TextDecoder().decode(readToEnd(file));
 }
 
 /**
@@ -182,6 +169,33 @@ export function listDir(path: string): string[] {
     throw error;
   }
 }
+
+/**
+ * Reads `file` from its position to end of file (a virtual file, a BPF iterator) into one growing buffer, so
+ * files that come 4 KiB per read (sysfs, seq_file) are copied once. `sizeHint` is the expected length.
+ * @throws {SyscallError} naming the fd's label
+ */
+export function readToEnd(file: Fd, sizeHint = 0): Uint8Array<ArrayBuffer> {
+  // One byte more than the hint: a read returning 0 there proves the end without growing.
+  let out = new Uint8Array(Math.max(sizeHint + 1, READ_SIZE));
+  let length = 0;
+  for (;;) {
+    if (length === out.length) {
+      const grown = new Uint8Array(out.length * 2);
+      grown.set(out);
+      out = grown;
+    }
+    // At most READ_SIZE per call: a count of megabytes made each 4 KiB sysfs read far slower (measured).
+    const space = out.subarray(length, length + READ_SIZE);
+    const n = Number(check(libc().read(file.fd, space, BigInt(space.length)), "read", file.label));
+    if (n === 0) break;
+    length += n;
+  }
+  return out.slice(0, length);
+}
+
+/** Bytes {@link readToEnd} asks for per read(2). */
+const READ_SIZE = 65536;
 
 /** `readlink(2)` of `path`, e.g. `/proc/self/fd/3` → `/dmabuf:name`. @throws {SyscallError} */
 export function readLink(path: string): string {

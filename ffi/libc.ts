@@ -67,6 +67,8 @@ const symbols = {
   dup: { parameters: [int], result: int },
   /** `long syscall(long number, ...)`; used for pidfd_open and pidfd_getfd, which glibc 2.36 does not wrap */
   syscall: { parameters: [long, long, long, long], result: long },
+  /** The same `syscall(2)` with a pointer second argument: `bpf(int cmd, union bpf_attr *attr, unsigned int size)` */
+  syscall_ptr: { name: "syscall", parameters: [long, long, buf, long], result: long },
   /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; CLOCK_MONOTONIC is what fence timestamps use */
   clock_gettime: { parameters: [int, buf], result: int },
   /** `int mkdir(const char *path, mode_t mode)`; tracefs instances are directories made and removed this way */

@@ -25,6 +25,11 @@ export interface MapOptions {
   write?: boolean;
   /** Page-aligned offset in the file. Default 0. */
   offset?: number;
+  /**
+   * `MAP_PRIVATE` instead of `MAP_SHARED`: for files whose mmap refuses shared mappings
+   * (`/sys/kernel/btf/vmlinux`). Default false.
+   */
+  private?: boolean;
 }
 
 /** The first differing byte found by {@link Mapping.verify}. */
@@ -56,7 +61,7 @@ function at(pointer: Deno.PointerObject, offset: number): Deno.PointerObject {
   return offset === 0 ? pointer : Deno.UnsafePointer.offset(pointer, offset)!;
 }
 
-/** A shared mapping of `length` bytes of an fd. */
+/** A mapping of `length` bytes of an fd. */
 export class Mapping implements Disposable {
   #pointer: Deno.PointerObject | null;
   /**
@@ -88,14 +93,15 @@ export class Mapping implements Disposable {
   }
 
   /**
-   * `mmap(NULL, length, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
+   * `mmap(NULL, length, PROT_READ[|PROT_WRITE], MAP_SHARED (or MAP_PRIVATE), fd, offset)`.
    * @throws {SyscallError} e.g. EINVAL for a range past the end of a dma-buf, EACCES for a read-only fd
    */
   static map(file: Fd, length: number, options: MapOptions = {}): Mapping {
     const writable = options.write ?? false;
     const offset = options.offset ?? 0;
     const prot = Mmap.PROT_READ | (writable ? Mmap.PROT_WRITE : 0);
-    const pointer = libc().mmap(null, BigInt(length), prot, Mmap.MAP_SHARED, file.fd, BigInt(offset));
+    const flags = options.private === true ? Mmap.MAP_PRIVATE : Mmap.MAP_SHARED;
+    const pointer = libc().mmap(null, BigInt(length), prot, flags, file.fd, BigInt(offset));
     if (pointer === null || Deno.UnsafePointer.value(pointer) === MAP_FAILED) {
       throw lastError("mmap", file.label);
     }

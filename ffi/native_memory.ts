@@ -42,6 +42,17 @@ export class NativeMemory implements Disposable {
     return copy;
   }
 
+  /**
+   * Copies `bytes` into the memory at `offset` (for input a struct points at: instructions, a C string).
+   * @throws {RangeError} when they do not fit; {@link Error} after dispose
+   */
+  write(bytes: Uint8Array, offset = 0): void {
+    if (offset < 0 || offset + bytes.length > this.length) {
+      throw new RangeError(`Cannot write ${bytes.length} bytes at ${offset} into ${this.length}`);
+    }
+    new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(this.#live(), this.length)).set(bytes, offset);
+  }
+
   /** Frees the memory; idempotent. */
   free(): void {
     if (this.#pointer !== null) libc().free(this.#pointer);

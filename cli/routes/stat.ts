@@ -25,10 +25,10 @@ export const statCommand = buildCommand<StatFlags, [], DmabufContext>({
       ...commonFlags,
       source: {
         kind: "enum",
-        values: ["auto", "debugfs", "sysfs", "proc"],
+        values: ["auto", "debugfs", "bpf", "sysfs", "proc"],
         default: "auto",
         brief:
-          "Where to read: debugfs bufinfo, sysfs stats, a /proc fdinfo+maps scan, or auto (first that works)",
+          "Where to read: debugfs bufinfo, the BPF iterator, sysfs stats, a /proc scan, or auto (first that works)",
       },
       input: {
         kind: "parsed",
@@ -96,14 +96,18 @@ export const statCommand = buildCommand<StatFlags, [], DmabufContext>({
     },
   },
   docs: {
-    brief: "Show the system's dma-bufs (bufinfo, sysfs or /proc), per process, offline, watch or compare",
+    brief:
+      "Show the system's dma-bufs (bufinfo, BPF, sysfs or /proc), per process, offline, watch or compare",
     fullDescription: [
       "Lists every dma-buf: inode, size, exporter, name, count, attached devices and fences, then totals per",
       "exporter and overall. The first line says which source was used:",
       "  debugfs  <debugfs>/dma_buf/bufinfo (found via /proc/mounts; needs root): everything, any kernel format",
+      "  bpf      the BPF iterator iter/dmabuf (Linux 6.16+ with BTF; CAP_BPF + CAP_PERFMON): every buffer",
+      "           without debugfs; all but fences; nothing needed on the target but dmabuf",
       "  sysfs    /sys/kernel/dmabuf/buffers (v5.13-v6.18): size and exporter; names joined from a /proc scan",
       "  proc     /proc/*/fdinfo + /proc/*/maps of the processes you may read: buffers held by them only",
-      "auto (the default) uses the first that works and says on stderr why the others were not used.",
+      "auto (the default) uses the first that works, in this order, and says on stderr why the others were",
+      "not used.",
       "Fields a source cannot know print as ? (JSON null).",
       "",
       "count is the number of references to the buffer's file (fds in all processes + mmaps + kernel refs):",

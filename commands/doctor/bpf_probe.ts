@@ -3,24 +3,37 @@
  * program: its iterator function `bpf_iter_dmabuf` is named in the kernel's BTF, which the iterator's
  * programs need anyway.
  *
- * This is the seam for the BPF loader (`dmabuf stat --source bpf`): once it is merged, its own probe (which
- * can also load and attach the program, and so see a missing CAP_BPF) replaces the body of
- * {@link probeBpfDmabufIter}. The doctor check reads only the {@link FeatureProbe} returned here.
+ * Where the BTF names it, the BPF loader of `dmabuf stat --source bpf` is then tried (load, attach, read once,
+ * close: nothing stays behind), so the reason says whether dmabuf can use it here and, if not, why (no
+ * CAP_BPF, the verifier). The doctor check reads only the {@link FeatureProbe} returned here.
  * @module
  */
 
 import { VMLINUX_BTF, vmlinuxHasName } from "../../ffi/btf.ts";
+import { bpfIteratorStatus } from "../../ffi/bpf/dmabuf_iter.ts";
 import type { FeatureProbe } from "./facts.ts";
 
 /** The BTF name of the iterator's target function (`DEFINE_BPF_ITER_FUNC(dmabuf, ...)`). */
 export const BPF_DMABUF_ITER_NAME = "bpf_iter_dmabuf";
 
-/** Probes for the BPF dmabuf iterator in the kernel's BTF at `btfPath`. Never throws. */
-export function probeBpfDmabufIter(btfPath: string = VMLINUX_BTF): FeatureProbe {
+/**
+ * Probes for the BPF dmabuf iterator: named in the kernel's BTF at `btfPath`, then (when `load` and it is)
+ * loaded by dmabuf's own program. Never throws.
+ */
+export function probeBpfDmabufIter(
+  btfPath: string = VMLINUX_BTF,
+  load = btfPath === VMLINUX_BTF,
+): FeatureProbe {
   try {
-    return vmlinuxHasName(BPF_DMABUF_ITER_NAME, btfPath)
-      ? { present: true, reason: `${btfPath} names ${BPF_DMABUF_ITER_NAME}` }
-      : { present: false, reason: `${btfPath} does not name ${BPF_DMABUF_ITER_NAME}` };
+    if (!vmlinuxHasName(BPF_DMABUF_ITER_NAME, btfPath)) {
+      return { present: false, reason: `${btfPath} does not name ${BPF_DMABUF_ITER_NAME}` };
+    }
+    const named = `${btfPath} names ${BPF_DMABUF_ITER_NAME}`;
+    if (!load) return { present: true, reason: named };
+    const status = bpfIteratorStatus();
+    return status.available
+      ? { present: true, reason: `${named}; dmabuf's program loaded and listed ${status.buffers} buffer(s)` }
+      : { present: true, reason: `${named}, but dmabuf cannot use it here: ${status.reason}` };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return {

@@ -1,10 +1,11 @@
 /**
- * `dmabuf stat` on the live system: a snapshot from debugfs bufinfo, sysfs stats or a /proc scan, whichever
- * is asked for or, with `auto`, the best that answers. Loaded only when the system is read, so `stat --input`
- * loads no FFI code.
+ * `dmabuf stat` on the live system: a snapshot from debugfs bufinfo, the BPF iterator, sysfs stats or a /proc
+ * scan, whichever is asked for or, with `auto`, the best that answers. Loaded only when the system is read,
+ * so `stat --input` loads no FFI code.
  * @module
  */
 
+import type { BpfMissing } from "../../ffi/bpf/dmabuf_iter.ts";
 import { CliError } from "../toolkit/errors.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { readProcSysFile } from "../../ffi/fd.ts";
@@ -24,11 +25,14 @@ import {
 export class SourceUnavailable extends Error {
   /** What the user can do about it. */
   readonly hint: string;
+  /** The BPF verifier's log when it refused the iterator program, else null. */
+  readonly log: string | null;
   /** Makes the error. */
-  constructor(message: string, hint: string) {
+  constructor(message: string, hint: string, log: string | null = null) {
     super(message);
     this.name = "SourceUnavailable";
     this.hint = hint;
+    this.log = log;
   }
 }
 
@@ -180,29 +184,69 @@ function readProc(): Snapshot {
   );
 }
 
+/** What the user can do when `iter/dmabuf` is missing a piece. */
+const BPF_HINTS: Record<BpfMissing, string> = {
+  "bpf-syscall": "use --source debugfs, sysfs or proc",
+  btf: "use --source debugfs, sysfs or proc",
+  iterator: "use --source debugfs, sysfs or proc",
+  "btf-layout": "please report it with the output of uname -r",
+  privilege: "run as root (a container must keep CAP_BPF and CAP_PERFMON)",
+  verifier: "dmabuf stat --source bpf --verbose shows the verifier's log",
+  failed: "please report it",
+};
+
 /**
- * A snapshot from the chosen source; `auto` tries debugfs bufinfo, then sysfs stats, then the /proc scan, and
- * records why each better one was not used.
+ * Reads the BPF iterator (its code loaded only now: the other sources never load it).
+ * @throws {SourceUnavailable} naming the missing piece; its `log` is the verifier's when it refused
+ */
+async function readBpf(): Promise<Snapshot> {
+  const [{ readBpfSnapshot }, { BpfUnavailable }] = await Promise.all([
+    import("./bpf_source.ts"),
+    import("../../ffi/bpf/dmabuf_iter.ts"),
+  ]);
+  try {
+    return readBpfSnapshot();
+  } catch (error) {
+    if (!(error instanceof BpfUnavailable)) throw error;
+    throw new SourceUnavailable(error.message, BPF_HINTS[error.missing], error.log);
+  }
+}
+
+/** The sources in the order `auto` tries them. */
+const READERS: readonly [SourceName, () => Snapshot | Promise<Snapshot>][] = [
+  ["debugfs", readDebugfs],
+  ["bpf", readBpf],
+  ["sysfs", readSysfs],
+  ["proc", readProc],
+];
+
+/** The error for a verifier log, so `--verbose` prints it after the one-line refusal (as the cause). */
+function verifierLog(log: string): Error {
+  const error = new Error("the verifier's log");
+  error.stack = `the verifier's log:\n${log.trimEnd()}`;
+  return error;
+}
+
+/**
+ * A snapshot from the chosen source; `auto` tries debugfs bufinfo, then the BPF iterator, then sysfs stats,
+ * then the /proc scan, and records why each better one was not used.
  * @throws {CliError} when an explicitly chosen source is unavailable (with the reason and a hint)
  */
-export function takeSnapshot(choice: SourceChoice): Snapshot {
-  const readers: [SourceName, () => Snapshot][] = [["debugfs", readDebugfs], ["sysfs", readSysfs], [
-    "proc",
-    readProc,
-  ]];
+export async function takeSnapshot(choice: SourceChoice): Promise<Snapshot> {
   if (choice !== "auto") {
-    const reader = readers.find(([name]) => name === choice)![1];
+    const reader = READERS.find(([name]) => name === choice)![1];
     try {
-      return reader();
+      return await reader();
     } catch (error) {
-      if (error instanceof SourceUnavailable) throw new CliError(error.message, { hint: error.hint });
-      throw error;
+      if (!(error instanceof SourceUnavailable)) throw error;
+      const cause = error.log === null ? undefined : verifierLog(error.log);
+      throw new CliError(error.message, { hint: error.hint, ...(cause === undefined ? {} : { cause }) });
     }
   }
   const fallbacks: string[] = [];
-  for (const [name, reader] of readers) {
+  for (const [name, reader] of READERS) {
     try {
-      return { ...reader(), fallbacks };
+      return { ...await reader(), fallbacks };
     } catch (error) {
       if (!(error instanceof SourceUnavailable) || name === "proc") throw error;
       fallbacks.push(`${name}: ${error.message} (${error.hint})`);

@@ -51,6 +51,7 @@ export function snapshotJson(
 
 const SOURCE_TEXT: Record<Snapshot["source"], string> = {
   debugfs: "debugfs bufinfo",
+  bpf: "BPF iterator",
   sysfs: "sysfs stats",
   proc: "/proc scan",
   file: "file",

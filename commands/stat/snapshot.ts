@@ -16,10 +16,10 @@ import {
 } from "../../ffi/text/bufinfo.ts";
 
 /** Where a snapshot came from: `file` is `--input`/`--compare`. */
-export type SourceName = "debugfs" | "sysfs" | "proc" | "file";
+export type SourceName = "debugfs" | "bpf" | "sysfs" | "proc" | "file";
 
 /** `--source` values. */
-export type SourceChoice = "auto" | "debugfs" | "sysfs" | "proc";
+export type SourceChoice = "auto" | "debugfs" | "bpf" | "sysfs" | "proc";
 
 /** One dma-buf in the common shape. */
 export interface StatBuffer {
@@ -89,7 +89,7 @@ export function fromBufinfoText(text: string, source: SourceName, sourcePath: st
   };
 }
 
-/** A snapshot of a buffer list from a source that is not bufinfo (sysfs, a /proc scan, a saved JSON). */
+/** A snapshot of a buffer list from a source that is not bufinfo (BPF, sysfs, a /proc scan, a saved JSON). */
 export function listSnapshot(
   source: SourceName,
   sourcePath: string,

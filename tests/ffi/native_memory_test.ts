@@ -26,10 +26,24 @@ Deno.test("NativeMemory: zeroed calloc memory with a stable address, freed once 
 Deno.test("ffi/: no address of a JavaScript typed array is taken to be stored in a struct", async () => {
   const dir = fileURLToPath(new URL("../../ffi/", import.meta.url));
   const offenders: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-    const text = await Deno.readTextFile(dir + entry.name);
-    if (entry.name !== "native_memory.ts" && /UnsafePointer\.of\(/.test(text)) offenders.push(entry.name);
-  }
+  const scan = async (sub: string) => {
+    for await (const entry of Deno.readDir(dir + sub)) {
+      const name = sub + entry.name;
+      if (entry.isDirectory) await scan(`${name}/`);
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      const text = await Deno.readTextFile(dir + name);
+      if (name !== "native_memory.ts" && /UnsafePointer\.of\(/.test(text)) offenders.push(name);
+    }
+  };
+  await scan("");
   assertEquals(offenders, []);
+});
+
+Deno.test("NativeMemory.write: copies input in at an offset and refuses what does not fit", () => {
+  using memory = new NativeMemory(8);
+  memory.write(Uint8Array.of(7, 8), 3);
+  assertEquals([...memory.bytes()], [0, 0, 0, 7, 8, 0, 0, 0]);
+  assertThrows(() => memory.write(new Uint8Array(6), 3), RangeError, "Cannot write 6 bytes at 3 into 8");
+  memory.free();
+  assertThrows(() => memory.write(Uint8Array.of(1)), Error, "after free");
 });

@@ -46,6 +46,10 @@ const DMA_HEAP_DIR = "/dev/dma_heap";
  * (`/sys/devices/platform/vgem`), a faux device on 7.2 (`/sys/devices/faux/vgem`).
  */
 const DRM_SYSFS = "/sys/class/drm";
+/** Where the kernel's own BTF is (CONFIG_DEBUG_INFO_BTF). */
+const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
+/** Present exactly when the kernel has the bpf() syscall. */
+const UNPRIVILEGED_BPF_SYSCTL = "/proc/sys/kernel/unprivileged_bpf_disabled";
 
 /** Whether missing hardware must fail tests instead of skipping them. */
 export function hwRequired(): boolean {
@@ -134,6 +138,29 @@ export const needs = {
     },
   },
   bufinfo: fileNeed("dma-buf bufinfo", "/sys/kernel/debug/dma_buf/bufinfo"),
+  /**
+   * For host tests only: the real-kernel tiers assert the refusal where the iterator is missing instead. Root,
+   * the bpf() syscall (its sysctl) and BTF naming bpf_iter_dmabuf (6.16+), found by a byte search of the BTF
+   * so the check does not use the parser under test.
+   */
+  bpfIterator: {
+    what: "the BPF iterator iter/dmabuf",
+    missing: () => {
+      if (Deno.uid() !== 0) return "not root";
+      if (cannotSee(UNPRIVILEGED_BPF_SYSCTL) !== undefined) return "no bpf() syscall";
+      let btf: Uint8Array;
+      try {
+        btf = Deno.readFileSync(VMLINUX_BTF);
+      } catch {
+        return `no ${VMLINUX_BTF}`;
+      }
+      const name = new TextEncoder().encode("\0bpf_iter_dmabuf\0");
+      for (let i = btf.indexOf(0); i !== -1; i = btf.indexOf(0, i + 1)) {
+        if (name.every((byte, j) => btf[i + j] === byte)) return undefined;
+      }
+      return "no bpf_iter_dmabuf in the kernel's BTF (Linux 6.16+)";
+    },
+  },
 } as const satisfies Record<string, Need>;
 
 /** Reasons the given needs are not met here, one per unmet need. */
