@@ -105,6 +105,13 @@ export const KERNEL_FEATURES: readonly KernelFeature[] = [
     dmabuf: "keeps names seen before the signal, else shows `?`, never the placeholder",
   },
   {
+    id: "bpf-dmabuf-iterator",
+    what: "BPF iterator `iter/dmabuf` (with BTF, the bpf() syscall, BPF_EVENTS)",
+    since: "6.16",
+    has: ONLY_7_2,
+    dmabuf: "`stat --source bpf` lists every buffer without debugfs; elsewhere refuses naming 6.16",
+  },
+  {
     id: "dma-buf-events",
     what: "`events/dma_buf` tracepoints",
     since: "after 6.18",

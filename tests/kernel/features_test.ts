@@ -16,6 +16,7 @@ import { parseBufinfo } from "../../ffi/text/bufinfo.ts";
 import { readTaint, TAINT_SOFTLOCKUP_BIT } from "../../ffi/taint.ts";
 import { findKunit } from "../commands/lab/kunit.ts";
 import { poll, PollEvents } from "../../ffi/fd.ts";
+import { bpfIteratorStatus } from "../../ffi/bpf/dmabuf_iter.ts";
 
 const BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo";
 const TRACEFS = "/sys/kernel/tracing";
@@ -113,6 +114,7 @@ const PROBES: Record<string, () => boolean | Promise<boolean>> = {
     // A fresh decode of the kernel's bytes: SyncFile.info() would keep names it saw before.
     return decodeSyncFileInfo(fence.rawInfo()).fences[0]!.driver === null;
   },
+  "bpf-dmabuf-iterator": () => bpfIteratorStatus().available,
   "dma-buf-events": () => exists(`${TRACEFS}/events/dma_buf`),
   "sw-sync-enable-signaling": () => {
     const instance = `${TRACEFS}/instances/features-${Deno.pid}`;
