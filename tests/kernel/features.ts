@@ -1,6 +1,6 @@
 /**
  * What each kernel of the x86_64 tiers has, feature by feature, and what dmabuf does where a kernel lacks it:
- * the data of README.md's kernel table (tests/kernel/features_readme_test.ts checks that the README shows exactly
+ * the data of README.md's kernel table (tests/docs/kernel_table_test.ts checks that the README shows exactly
  * this) and of tests/kernel/features_test.ts, which probes each feature on the kernel it runs on and fails
  * when the probe disagrees with this table.
  *

@@ -1,9 +1,10 @@
 /**
  * README.md's kernel table is tests/kernel/features.ts, cell for cell (whitespace aside: deno fmt aligns it).
- * A host-tier test: it reads only the README and the data.
+ * A host-tier test (outside tests/kernel/, which the host tier leaves to the VM): it reads only the README and
+ * the data.
  */
 import assert from "node:assert/strict";
-import { featuresTable } from "./features.ts";
+import { featuresTable } from "../kernel/features.ts";
 
 /** The rows of the first markdown table whose header starts with `| feature`, as trimmed cells. */
 function tableCells(markdown: string, firstCell: string): string[][] {
