@@ -5,6 +5,11 @@
 # 16 KiB pages (dmabuf smoke and the lab scenario, TAP, through the arm64 bundle; see tests/vm/test_vm.ts),
 # and the LAVA tier (LAVA's own dispatcher runs the lab's job on QEMU x86_64 and arm64 devices; see
 # tests/lava/test_lava.ts).
+#
+# The VM tiers run in two lanes at once: an emulated guest runs its tests on one host CPU (qemu at ~100%,
+# the other core idle: measured), so two guests share a two-core machine's time instead of leaving half of
+# it unused. A tier's output is printed whole when it ends, with a line when each starts.
+#
 # Prints each tier's wall time, then one combined line `N passed, N failed[, N skipped]`, and exits non-zero
 # if anything failed, a VM tier did not report, or a test was ignored (skipped) inside a VM, where the
 # hardware must be present.
@@ -16,7 +21,13 @@ command -v deno >/dev/null || { echo "run_all: deno not found: run npm ci first"
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/dmabuf-tests.XXXXXX")
 prebuild_pid=
-trap '[ -z "$prebuild_pid" ] || kill -- -"$prebuild_pid" 2>/dev/null; rm -rf "$logs"' EXIT
+lanes=()
+stop() {
+  [ -z "$prebuild_pid" ] || kill -- -"$prebuild_pid" 2>/dev/null
+  [ "${#lanes[@]}" -eq 0 ] || kill -- "${lanes[@]/#/-}" 2>/dev/null
+  rm -rf "$logs"
+}
+trap stop EXIT
 
 # Sums deno test's summary lines ("ok | 5 passed (2 steps) | 0 failed | 1 ignored (29ms)") in a log.
 summary() {
@@ -29,9 +40,9 @@ passed=0 failed=0 skipped=0 status=0
 times=()
 
 # The kernels, built (once, into the cache) in the background in the order the tiers need them, at the
-# lowest priority: while a tier's emulated guest runs, the next kernel builds on the CPU time the guest leaves
-# over, instead of after it. A tier whose kernel is not built yet waits for build_kernel.sh's lock (and
-# builds it itself, in the foreground with its errors shown, if the background build failed).
+# lowest priority: while a tier's emulated guest runs, the next kernel builds on the CPU time the guests leave
+# over, instead of after them. A tier whose kernel is not built yet waits for build_kernel.sh's lock (and
+# builds it itself, with its errors shown, if the background build failed).
 prebuild() {
   local spec
   for spec in "--kernel 5.10" "--kernel 6.1" "--kernel 6.12" "--kernel 7.2" "--arch arm64 --kernel 6.12" \
@@ -44,16 +55,23 @@ prebuild() {
 setsid bash -c "$(declare -f prebuild); prebuild" 2>"$logs/prebuild.log" &
 prebuild_pid=$!
 
-# tier NAME VM LOG COMMAND...: runs one tier, adds its counts, records its wall time. VM is 1 for VM tiers,
-# where an ignored test is a failure and a missing summary means the VM did not report.
-tier() {
-  local name=$1 vm=$2 log=$logs/$3 start=$SECONDS tier_status tier_passed tier_failed tier_ignored tier_runs
-  shift 3
-  echo "== $name" >&2
-  "$@" 2>&1 | tee "$log"
-  tier_status=${PIPESTATUS[0]}
-  times+=("$name: $((SECONDS - start)) s")
-  read -r tier_passed tier_failed tier_ignored tier_runs < <(summary "$log")
+# run_tier ID COMMAND...: runs one tier into $logs/ID.log and records its exit status and wall time.
+run_tier() {
+  local id=$1 start=$SECONDS
+  shift
+  "$@" >"$logs/$id.log" 2>&1
+  echo "$? $((SECONDS - start))" >"$logs/$id.done"
+}
+
+# account NAME VM ID: prints a finished tier's log and adds its counts. VM is 1 for VM tiers, where an
+# ignored test is a failure and a missing summary means the VM did not report.
+account() {
+  local name=$1 vm=$2 id=$3 tier_status seconds tier_passed tier_failed tier_ignored tier_runs
+  read -r tier_status seconds <"$logs/$id.done"
+  echo "== $name ($seconds s)" >&2
+  cat "$logs/$id.log"
+  times+=("$name: $seconds s")
+  read -r tier_passed tier_failed tier_ignored tier_runs < <(summary "$logs/$id.log")
   passed=$((passed + tier_passed))
   failed=$((failed + tier_failed))
   skipped=$((skipped + tier_ignored))
@@ -68,7 +86,44 @@ tier() {
   [ "$tier_status" -eq 0 ] || status=1
 }
 
-tier "unit and host tiers" 0 host.log deno test --allow-all --no-prompt --ignore=tests/kernel tests/
+# The tiers: ID, lane (0 host, 1 and 2 the VM lanes), name, command. The lanes are balanced by the tiers'
+# measured times; a lane runs its tiers in this order. vivid exports through videobuf2_vmalloc by default (no
+# attachment on import) and through videobuf2_dma_contig with vivid.allocators=1,1 (the importer attaches):
+# after each kernel's tier the real-program tier runs again on that kernel, so both exporters and both
+# import paths are checked on each. The two LAVA tiers share a lane (and libguestfs's appliance cache).
+contig() {
+  deno task vm --kernel "$1" --require-hw --append vivid.allocators=1,1 -- \
+    deno test --allow-all --no-prompt --no-check tests/kernel/real_programs_test.ts
+}
+ids=() lane_of=() names=() commands=()
+add() { ids+=("$1"); lane_of+=("$2"); names+=("$3"); commands+=("$4"); }
+add host 0 "unit and host tiers" "deno test --allow-all --no-prompt --ignore=tests/kernel tests/"
+add vm-5.10 1 "real-kernel tier, x86_64 Linux 5.10" "deno task test:vm --kernel 5.10"
+add contig-5.10 1 "real-program tier, x86_64 Linux 5.10, vivid on dma-contig" "contig 5.10"
+add vm-6.1 2 "real-kernel tier, x86_64 Linux 6.1" "deno task test:vm --kernel 6.1"
+add contig-6.1 2 "real-program tier, x86_64 Linux 6.1, vivid on dma-contig" "contig 6.1"
+add vm-6.12 1 "real-kernel tier, x86_64 Linux 6.12" "deno task test:vm --kernel 6.12"
+add contig-6.12 1 "real-program tier, x86_64 Linux 6.12, vivid on dma-contig" "contig 6.12"
+add vm-7.2 2 "real-kernel tier, x86_64 Linux 7.2" "deno task test:vm --kernel 7.2"
+add contig-7.2 2 "real-program tier, x86_64 Linux 7.2, vivid on dma-contig" "contig 7.2"
+add board-4k 1 "board tier, arm64 Linux 6.12, 4 KiB pages" "deno task test:vm --arch arm64 --page-size 4k"
+add board-16k 1 "board tier, arm64 Linux 6.12, 16 KiB pages" "deno task test:vm --arch arm64 --page-size 16k"
+add lava 2 "LAVA tier, lava-run on a QEMU x86_64 device, Linux 6.12" "deno task test:lava"
+add lava-arm64 2 "LAVA tier, lava-run on a QEMU arm64 device, Linux 6.12" "deno task test:lava --arch arm64"
+
+# lane N: runs lane N's tiers one after the other, saying when each starts.
+lane() {
+  local i
+  for i in "${!ids[@]}"; do
+    [ "${lane_of[$i]}" = "$1" ] || continue
+    echo "== started: ${names[$i]}" >&2
+    # shellcheck disable=SC2086 # the command is words
+    run_tier "${ids[$i]}" ${commands[$i]}
+  done
+}
+
+lane 0
+account "${names[0]}" 0 host
 
 # The guest runs the tests with --no-check (type-checking under emulation takes minutes): check them here.
 if ! deno check tests/kernel/ >"$logs/check.log" 2>&1; then
@@ -76,19 +131,17 @@ if ! deno check tests/kernel/ >"$logs/check.log" 2>&1; then
   echo "run_all: tests/kernel/ does not type-check" >&2
   failed=$((failed + 1)); status=1
 fi
-# vivid exports through videobuf2_vmalloc by default (no attachment on import) and through
-# videobuf2_dma_contig with vivid.allocators=1,1 (the importer attaches): after each kernel's tier, the
-# real-program tier again on that kernel, so both exporters and both import paths are checked on each.
-for kernel in 5.10 6.1 6.12 7.2; do
-  tier "real-kernel tier, x86_64 Linux $kernel" 1 "vm-$kernel.log" deno task test:vm --kernel "$kernel"
-  tier "real-program tier, x86_64 Linux $kernel, vivid on dma-contig" 1 "vm-contig-$kernel.log" \
-    deno task vm --kernel "$kernel" --require-hw --append vivid.allocators=1,1 -- \
-    deno test --allow-all --no-prompt --no-check tests/kernel/real_programs_test.ts
+
+# Each lane in a session of its own, so that an interrupted run stops its VMs too.
+for n in 1 2; do
+  setsid bash -c "$(declare -p logs ids lane_of names commands); $(declare -f run_tier lane contig); lane $n" &
+  lanes+=("$!")
 done
-tier "board tier, arm64 Linux 6.12, 4 KiB pages" 1 board-4k.log deno task test:vm --arch arm64 --page-size 4k
-tier "board tier, arm64 Linux 6.12, 16 KiB pages" 1 board-16k.log deno task test:vm --arch arm64 --page-size 16k
-tier "LAVA tier, lava-run on a QEMU x86_64 device, Linux 6.12" 1 lava.log deno task test:lava
-tier "LAVA tier, lava-run on a QEMU arm64 device, Linux 6.12" 1 lava-arm64.log deno task test:lava --arch arm64
+wait "${lanes[@]}"
+lanes=()
+for i in "${!ids[@]}"; do
+  [ "${lane_of[$i]}" = 0 ] || account "${names[$i]}" 1 "${ids[$i]}"
+done
 
 wait "$prebuild_pid"
 prebuild_pid=
