@@ -5,8 +5,12 @@
  * UAPI headers) are taken from that kernel's source, `linux/drivers/dma-buf/sw_sync.c`, beside the headers.
  * A struct a kernel's headers lack fails the test when the layout says that kernel should have it (`since`).
  *
- * One test per kernel with headers; with none in the cache (no kernel built yet), or without gcc, the test is
- * ignored with the reason. Headers of another architecture than this machine's are not compiled here.
+ * The values are not printed by a program run here but compiled into a data section and read out of the object
+ * file (`objcopy -O binary`), so the arm64 board's headers are measured with the cross compiler as well
+ * (`aarch64-linux-gnu-gcc`, installed with the arm64 kernel's build dependencies).
+ *
+ * One test per kernel with headers; with none in the cache (no kernel built yet), or without the kernel's
+ * architecture's gcc, the test is ignored with the reason.
  * @module
  */
 
@@ -16,7 +20,11 @@ import * as structs from "../../ffi/structs.ts";
 import { hasGcc } from "../gcc.ts";
 
 const CACHE = `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/dmabuf-vm`;
-const HOST_CONFIG = Deno.build.arch === "x86_64" ? "CONFIG_X86_64=y" : "CONFIG_ARM64=y";
+/** The toolchain prefix of each kernel architecture (empty: this machine's own, when it is that one). */
+function toolchain(arm64: boolean): string {
+  if (arm64) return Deno.build.arch === "aarch64" ? "" : "aarch64-linux-gnu-";
+  return Deno.build.arch === "x86_64" ? "" : "x86_64-linux-gnu-";
+}
 
 const LAYOUTS: StructInfo[] = (Object.values(structs) as unknown[]).filter((value): value is StructInfo =>
   typeof value === "object" && value !== null && "fields" in value && "NAME" in value
@@ -28,8 +36,8 @@ interface Kernel {
   version: string;
   /** Its directory. */
   dir: string;
-  /** Why it is not compiled here, or null. */
-  skip: string | null;
+  /** The prefix of its architecture's gcc and objcopy (`aarch64-linux-gnu-`, or `` for this machine's). */
+  prefix: string;
 }
 
 function kernels(): Kernel[] {
@@ -53,12 +61,7 @@ function kernels(): Kernel[] {
     } catch {
       // No config kept: taken as this machine's architecture.
     }
-    const foreign = config !== "" && !config.includes(HOST_CONFIG);
-    return [{
-      version,
-      dir,
-      skip: foreign ? `headers of another architecture than ${Deno.build.arch}` : null,
-    }];
+    return [{ version, dir, prefix: toolchain(config.includes("CONFIG_ARM64=y")) }];
   });
 }
 
@@ -121,30 +124,37 @@ function plan(kernel: Kernel): Plan {
   return result;
 }
 
-/** The C program that prints `struct size N` and `struct.field offset N` for every measured struct. */
+/** What each value of the program's array is: `struct size` or `struct.field offset`, in order. */
+function labels(plan: Plan): string[] {
+  return plan.measured.flatMap(([name, struct]) => [
+    `${name} size`,
+    ...struct.fields.filter((f) => f.kernel !== null).map((f) => `${name}.${f.kernel} offset`),
+  ]);
+}
+
+/** The C source of an array of every measured `sizeof` and `offsetof`, as 64-bit values in its own section. */
 function program(plan: Plan): string {
   const lines = [
     "#include <stddef.h>",
-    "#include <stdio.h>",
     "#include <linux/types.h>",
     ...[...plan.headers].map((header) => `#include <${header}>`),
     ...plan.sources,
-    "int main(void) {",
+    `const unsigned long long ${ARRAY}[] = {`,
   ];
   for (const [name, struct] of plan.measured) {
-    lines.push(`  printf("${name} size %zu\\n", sizeof(struct ${name}));`);
+    lines.push(`  sizeof(struct ${name}),`);
     for (const field of struct.fields) {
-      if (field.kernel === null) continue;
-      lines.push(
-        `  printf("${name}.${field.kernel} offset %zu\\n", offsetof(struct ${name}, ${field.kernel}));`,
-      );
+      if (field.kernel !== null) lines.push(`  offsetof(struct ${name}, ${field.kernel}),`);
     }
   }
-  lines.push("  return 0;", "}");
+  lines.push("};");
   return lines.join("\n") + "\n";
 }
 
-/** What the layouts say, in the program's output format. */
+/** The array's name; with -fdata-sections it lands in `.rodata.<name>`. */
+const ARRAY = "dmabuf_layouts";
+
+/** What the layouts say, each value with its label. */
 function expected(plan: Plan): string[] {
   return plan.measured.flatMap(([name, struct]) => [
     `${name} size ${struct.SIZE}`,
@@ -152,8 +162,17 @@ function expected(plan: Plan): string[] {
   ]);
 }
 
+/** Whether `command --version` runs. */
+function runs(command: string): boolean {
+  try {
+    return new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
 const found = kernels();
-const gcc = hasGcc();
 
 if (found.length === 0) {
   Deno.test({
@@ -164,11 +183,12 @@ if (found.length === 0) {
 }
 
 for (const kernel of found) {
-  const why = !gcc ? "no gcc on this machine" : kernel.skip;
+  const gcc = `${kernel.prefix}gcc`;
+  const why = (kernel.prefix === "" ? hasGcc() : runs(gcc)) ? null : `no ${gcc} on this machine`;
   Deno.test({
     name: `struct layouts equal sizeof and offsetof of Linux ${kernel.version}'s headers${
-      why === null ? "" : ` [ignored: ${why}]`
-    }`,
+      kernel.prefix === "" ? "" : ` (${kernel.prefix.slice(0, -1)}, cross-compiled)`
+    }${why === null ? "" : ` [ignored: ${why}]`}`,
     ignore: why !== null,
     fn: async () => {
       const work = await Deno.makeTempDir({ prefix: "dmabuf-structs-" });
@@ -176,19 +196,42 @@ for (const kernel of found) {
         const steps = plan(kernel);
         assertEquals(steps.missing, [], `structs missing from Linux ${kernel.version}'s headers`);
         await Deno.writeTextFile(`${work}/layouts.c`, program(steps));
-        const build = await new Deno.Command("gcc", {
-          args: ["-I", `${kernel.dir}/headers`, "-o", `${work}/layouts`, `${work}/layouts.c`],
+        const build = await new Deno.Command(gcc, {
+          args: [
+            "-c",
+            "-fdata-sections",
+            "-I",
+            `${kernel.dir}/headers`,
+            "-o",
+            `${work}/layouts.o`,
+            `${work}/layouts.c`,
+          ],
           stdout: "piped",
           stderr: "piped",
         }).output();
         assertOk(build.success, new TextDecoder().decode(build.stderr));
-        const run = await new Deno.Command(`${work}/layouts`, { stdout: "piped" }).output();
-        const actual = new TextDecoder().decode(run.stdout).trimEnd().split("\n");
+        const copy = await new Deno.Command(`${kernel.prefix}objcopy`, {
+          args: [
+            "-O",
+            "binary",
+            `--only-section=.rodata.${ARRAY}`,
+            `${work}/layouts.o`,
+            `${work}/layouts.bin`,
+          ],
+          stderr: "piped",
+        }).output();
+        assertOk(copy.success, new TextDecoder().decode(copy.stderr));
+        // Both architectures are little-endian.
+        const bytes = await Deno.readFile(`${work}/layouts.bin`);
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const names = labels(steps);
+        assertEquals(bytes.byteLength, names.length * 8, "one 64-bit value per label");
+        const actual = names.map((label, i) => `${label} ${view.getBigUint64(i * 8, true)}`);
         assertEquals(actual, expected(steps));
         // Every struct of ffi/structs.ts with a declaration was measured, or is newer than this kernel.
-        const names = new Set(steps.measured.map(([name]) => name));
+        const measured = new Set(steps.measured.map(([name]) => name));
         const unmeasured = LAYOUTS.filter((s) => s.origin.header !== null || s.origin.source !== undefined)
-          .filter((s) => !names.has(s.NAME) && !steps.absent.some((a) => a.startsWith(`${s.NAME} `)));
+          .filter((s) => !measured.has(s.NAME) && !steps.absent.some((a) => a.startsWith(`${s.NAME} `)));
         assertEquals(unmeasured.map((s) => s.NAME), []);
       } finally {
         await Deno.remove(work, { recursive: true });
