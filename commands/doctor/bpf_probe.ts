@@ -32,8 +32,12 @@ export function probeBpfDmabufIter(
     if (!load) return { present: true, reason: named };
     const status = bpfIteratorStatus();
     return status.available
-      ? { present: true, reason: `${named}; dmabuf's program loaded and listed ${status.buffers} buffer(s)` }
-      : { present: true, reason: `${named}, but dmabuf cannot use it here: ${status.reason}` };
+      ? {
+        present: true,
+        usable: true,
+        reason: `${named}; dmabuf's program loaded and listed ${status.buffers} buffer(s)`,
+      }
+      : { present: true, usable: false, reason: `${named}, but dmabuf cannot use it here: ${status.reason}` };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return {

@@ -170,6 +170,8 @@ export interface FeatureProbe {
   present: boolean | null;
   /** How it was found out (`EINVAL to flags 0`), or why it was not probed. */
   reason: string;
+  /** For a feature dmabuf itself reads through (the BPF iterator): whether dmabuf's own use of it worked here. */
+  usable?: boolean;
 }
 
 /** The version-gated features. */

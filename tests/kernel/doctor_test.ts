@@ -281,7 +281,12 @@ hwTest({
       const stat = await runCli(["stat", "--json"]);
       assertEquals(stat.code, 0, stat.stderr);
       const source = (JSON.parse(stat.stdout) as { source: string }).source;
-      assertEquals(source, atLeast(5, 13) && !atLeast(6, 19) ? "sysfs" : "proc");
+      // auto's order after debugfs: the BPF iterator (6.16+, with BTF), sysfs statistics, /proc.
+      assertEquals(source, atLeast(6, 16) ? "bpf" : atLeast(5, 13) && !atLeast(6, 19) ? "sysfs" : "proc");
+      // doctor named the fallback stat then used.
+      const named =
+        { bpf: "the BPF iterator", sysfs: "sysfs statistics", proc: "a scan of the processes" }[source];
+      assertIncludes(debugfs.detail ?? "", `dmabuf stat falls back to ${named}`);
     } finally {
       const mount = await new Deno.Command("mount", { args: ["-t", "debugfs", "debugfs", DEBUGFS] }).output();
       assertEquals(mount.code, 0, new TextDecoder().decode(mount.stderr));

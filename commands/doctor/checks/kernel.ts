@@ -190,6 +190,18 @@ function swSyncCheck(facts: Facts): Verdict {
   return { status: "warn", summary: `${file.path}: ${file.error}`, fix: enable };
 }
 
+/**
+ * What `dmabuf stat` reads here when bufinfo cannot be read, in its own order (`--source auto`): the BPF
+ * iterator when dmabuf's program ran in this process, sysfs statistics when readable, else the /proc scan.
+ */
+function statFallback(facts: Facts): string {
+  if (facts.features.bpfDmabufIter.usable === true) {
+    return "the BPF iterator, which lists every buffer as bufinfo does";
+  }
+  if (facts.sysfsStats.error === null) return "sysfs statistics (named by a /proc scan)";
+  return "a scan of the processes you may read (/proc), which misses buffers no process holds";
+}
+
 function debugfsCheck(facts: Facts): Verdict {
   const mount = facts.mounts.debugfs;
   if (mount !== null) {
@@ -198,7 +210,7 @@ function debugfsCheck(facts: Facts): Verdict {
   if (!facts.mounts.readable) {
     return { status: "skip", summary: "/proc/self/mounts is not readable", fix: "mount -t proc proc /proc" };
   }
-  const without = "without it: no bufinfo (dmabuf stat falls back to sysfs statistics or a /proc scan), " +
+  const without = `without it: no bufinfo (dmabuf stat falls back to ${statFallback(facts)}), ` +
     "no sw_sync, no CMA chunk sizes";
   const state = option(facts, "CONFIG_DEBUG_FS");
   if (state === "n" || state === "absent") {
@@ -225,7 +237,7 @@ function bufinfoCheck(facts: Facts): Verdict {
     return {
       status: "warn",
       summary: `${file.path}: ${file.error}; debugfs is root-only (usually mode 0700)`,
-      detail: "dmabuf stat falls back to sysfs statistics or a scan of the processes you may read",
+      detail: `dmabuf stat falls back to ${statFallback(facts)}`,
       fix: "run as root to see every buffer (sudo dmabuf stat)",
     };
   }

@@ -245,6 +245,25 @@ Deno.test("doctor: debugfs unmounted warns with the mount line; bufinfo and sw_s
   assertOk(!results.some((r) => r.status === "fail"));
 });
 
+Deno.test("doctor: without debugfs, the fallback named is the one stat uses here: bpf, sysfs, then /proc", () => {
+  const facts = healthy();
+  facts.mounts.debugfs = null;
+  facts.debugfs = { bufinfo: null, bufinfoBuffers: null, swSync: null };
+  const detail = () => result(facts, "kernel.debugfs").detail;
+  assertIncludes(detail()!, "dmabuf stat falls back to sysfs statistics (named by a /proc scan)");
+  facts.features.bpfDmabufIter = { present: true, usable: true, reason: "dmabuf's program loaded" };
+  assertIncludes(
+    detail()!,
+    "dmabuf stat falls back to the BPF iterator, which lists every buffer as bufinfo does",
+  );
+  facts.features.bpfDmabufIter = { present: true, usable: false, reason: "EPERM" };
+  facts.sysfsStats.error = "ENOENT";
+  assertIncludes(
+    detail()!,
+    "falls back to a scan of the processes you may read (/proc), which misses buffers",
+  );
+});
+
 Deno.test("doctor on 5.10: the 6.0 and 6.8 ioctls are absent by probe and by version, sysfs stats never were", () => {
   const facts = healthy();
   facts.kernel = { ...facts.kernel, release: "5.10.223", version: { major: 5, minor: 10 } };

@@ -61,7 +61,7 @@ Deno.test("renderDoctor: sections in order, detail and fix under what is not ok,
   const at = lines.findIndex((l) => l.includes("kernel.debugfs"));
   assertEquals(lines.slice(at, at + 3).map((l) => l.replace(/ +/g, " ")), [
     " warn kernel.debugfs debugfs is not mounted",
-    " without it: no bufinfo (dmabuf stat falls back to sysfs statistics or a /proc scan), no sw_sync, no CMA chunk sizes",
+    " without it: no bufinfo (dmabuf stat falls back to sysfs statistics (named by a /proc scan)), no sw_sync, no CMA chunk sizes",
     " fix: mount -t debugfs none /sys/kernel/debug (at boot: debugfs /sys/kernel/debug debugfs defaults 0 0 in /etc/fstab)",
   ]);
   const counts = countStatuses(results);
