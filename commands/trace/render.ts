@@ -5,6 +5,7 @@
  */
 
 import type { TraceRecord } from "../../ffi/text/trace_event.ts";
+import { formatBytes } from "../toolkit/units.ts";
 import type { DmaBufLife, Percentiles, TimelineSummary, TraceFilter, TraceSummary } from "./model.ts";
 
 /** What the command knows about the recording besides the model. */
@@ -191,7 +192,7 @@ function dmaBufLines(info: RecordingInfo, summary: TraceSummary): string[] {
   const rows = summary.dmaBufs.map((b) => [
     String(b.inode),
     b.exporter ?? "?",
-    b.size === null ? "?" : String(b.size),
+    b.size === null ? "?" : formatBytes(b.size),
     `${b.exported ? "" : "(before) "}${lifeEvents(b)}`,
     b.attached.length === 0 ? "-" : b.attached.join(","),
     b.pids.join(","),

@@ -252,7 +252,9 @@ function sysfsStatsCheck(facts: Facts): Verdict {
   const { path, error } = facts.sysfsStats;
   if (error === null) return { status: "ok", summary: path };
   const state = option(facts, "CONFIG_DMABUF_SYSFS_STATS");
-  const fallback = "dmabuf stat reads bufinfo (root) or scans /proc instead";
+  const fallback = facts.features.bpfDmabufIter.usable === true
+    ? "dmabuf stat reads bufinfo (root) or the BPF iterator instead"
+    : "dmabuf stat reads bufinfo (root) or scans /proc instead";
   // The option existed from 5.13 and was removed later; without a configuration, the version says whether
   // this kernel could have it.
   const couldHave = state === "n" ||

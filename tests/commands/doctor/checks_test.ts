@@ -262,6 +262,13 @@ Deno.test("doctor: without debugfs, the fallback named is the one stat uses here
     detail()!,
     "falls back to a scan of the processes you may read (/proc), which misses buffers",
   );
+  facts.features.bpfDmabufIter = { present: true, usable: true, reason: "dmabuf's program loaded" };
+  facts.kernel = { ...facts.kernel, release: "7.2.13", version: { major: 7, minor: 2 } };
+  delete facts.config.options!.CONFIG_DMABUF_SYSFS_STATS;
+  assertMatch(
+    result(facts, "kernel.sysfs-stats").summary,
+    /; dmabuf stat reads bufinfo \(root\) or the BPF iterator instead$/,
+  );
 });
 
 Deno.test("doctor on 5.10: the 6.0 and 6.8 ioctls are absent by probe and by version, sysfs stats never were", () => {

@@ -117,9 +117,9 @@ Deno.test("renderSummary: with dma_buf events, a row per buffer by inode; buffer
     text.endsWith(
       [
         "dma-bufs (2, from dma_buf events):",
-        "INODE  EXPORTER  SIZE  EVENTS                           ATTACHED AT END  PIDS",
-        "7      system    4096  export fd dynamic_attach put ×2  vivid.0          50,51",
-        "3      udmabuf   8192  (before) mmap                    -                52",
+        "INODE  EXPORTER  SIZE   EVENTS                           ATTACHED AT END  PIDS",
+        "7      system    4 KiB  export fd dynamic_attach put ×2  vivid.0          50,51",
+        "3      udmabuf   8 KiB  (before) mmap                    -                52",
         "",
       ].join("\n"),
     ),
