@@ -9,7 +9,8 @@ import { formatBytes } from "../../toolkit/units.ts";
 import type { CmaArea } from "../../../ffi/cma.ts";
 import type { AllocTrial, Facts } from "../facts.ts";
 import type { DoctorCheck, Verdict } from "../runner.ts";
-import { areaUse, cmaParameter, option } from "../model.ts";
+import { areaUse, atLeast, cmaParameter, linuxName, option } from "../model.ts";
+import { DEBUGFS_MOUNT_FIX } from "./kernel.ts";
 
 /** The stable name of a CMA failure's cause (in `data.cause` of `--json`). */
 export type CmaCause = "size" | "in-use" | "fragmentation" | "unknown" | "other";
@@ -64,13 +65,21 @@ function describeArea(facts: Facts, area: CmaArea): string {
 
 function areasCheck(facts: Facts): Verdict {
   const { areas, sysfsError, debugfsError } = facts.cma;
-  const sources = `sysfs ${sysfsError ?? "read"}, debugfs ${debugfsError ?? "read"}`;
+  const sources = `sysfs ${sysfsError ?? "read"}, debugfs ${
+    (debugfsError ?? "read").replace(/^debugfs /, "")
+  }`;
   if (areas.length === 0) {
+    // debugfs's cma/ directory (CONFIG_CMA_DEBUGFS) is the only source before CMA's sysfs came in 5.14.
+    const debugfs = debugfsError === "debugfs not mounted"
+      ? `${DEBUGFS_MOUNT_FIX}; its cma/ directory needs CONFIG_CMA_DEBUGFS=y`
+      : "run as root with debugfs mounted (needs CONFIG_CMA_DEBUGFS=y)";
+    const sysfs = atLeast(facts, 5, 14) === false
+      ? `${linuxName(facts)} predates CMA's sysfs (CONFIG_CMA_SYSFS, 5.14)`
+      : "or a kernel with CONFIG_CMA_SYSFS=y";
     return {
       status: "warn",
       summary: `the CMA areas are not readable (${sources})`,
-      fix:
-        "run as root with debugfs mounted (needs CONFIG_CMA_DEBUGFS=y), or a kernel with CONFIG_CMA_SYSFS=y",
+      fix: `${debugfs}${sysfs.startsWith("or ") ? ", " : "; "}${sysfs}`,
     };
   }
   const chunks = areas.every((a) => a.debugfs?.maxchunk !== null && a.debugfs?.maxchunk !== undefined);

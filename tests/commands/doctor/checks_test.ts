@@ -227,6 +227,26 @@ Deno.test("doctor: udmabuf over its size limit fails naming the limit and the mo
   assertEquals(result(facts, "limits.udmabuf").status, "ok");
 });
 
+Deno.test("doctor: CMA areas unreadable: the mount line, and CMA's sysfs only where the kernel can have it", () => {
+  const facts = healthy();
+  facts.mounts.debugfs = null;
+  facts.cma = { ...facts.cma, areas: [], sysfsError: "ENOENT", debugfsError: "debugfs not mounted" };
+  const areas = () => result(facts, "cma.areas");
+  assertEquals(areas().summary, "the CMA areas are not readable (sysfs ENOENT, debugfs not mounted)");
+  const mount =
+    "mount -t debugfs none /sys/kernel/debug (at boot: debugfs /sys/kernel/debug debugfs defaults 0 0 in /etc/fstab)";
+  assertEquals(
+    areas().fix,
+    `${mount}; its cma/ directory needs CONFIG_CMA_DEBUGFS=y, or a kernel with CONFIG_CMA_SYSFS=y`,
+  );
+  facts.kernel = { ...facts.kernel, release: "5.10.223", version: { major: 5, minor: 10 } };
+  facts.cma.debugfsError = "EACCES";
+  assertEquals(
+    areas().fix,
+    "run as root with debugfs mounted (needs CONFIG_CMA_DEBUGFS=y); Linux 5.10 predates CMA's sysfs (CONFIG_CMA_SYSFS, 5.14)",
+  );
+});
+
 Deno.test("doctor: debugfs unmounted warns with the mount line; bufinfo and sw_sync point at it", () => {
   const facts = healthy();
   facts.mounts.debugfs = null;
