@@ -97,7 +97,9 @@ contig() {
 }
 ids=() lane_of=() names=() commands=()
 add() { ids+=("$1"); lane_of+=("$2"); names+=("$3"); commands+=("$4"); }
-add host 0 "unit and host tiers" "deno test --allow-all --no-prompt --ignore=tests/kernel tests/"
+# The tests that read the cache's kernel trees run after the VM tiers (below), once every kernel is built.
+trees_tests="tests/ffi/structs_headers_test.ts tests/commands/lab/ktap_test.ts"
+add host 0 "unit and host tiers" "deno test --allow-all --no-prompt --ignore=tests/kernel,${trees_tests// /,} tests/"
 add vm-5.10 1 "real-kernel tier, x86_64 Linux 5.10" "deno task test:vm --kernel 5.10"
 add contig-5.10 1 "real-program tier, x86_64 Linux 5.10, vivid on dma-contig" "contig 5.10"
 add vm-6.1 2 "real-kernel tier, x86_64 Linux 6.1" "deno task test:vm --kernel 6.1"
@@ -142,6 +144,14 @@ lanes=()
 for i in "${!ids[@]}"; do
   [ "${lane_of[$i]}" = 0 ] || account "${names[$i]}" 1 "${ids[$i]}"
 done
+
+# The struct layouts against every tier kernel's headers and every tier kernel's own kunit.py reading our
+# KTAP. Counted like a VM tier: a kernel the tiers ran that has no tree in the cache fails, nothing is ignored.
+trees="x86_64:5.10 x86_64:6.1 x86_64:6.12 x86_64:7.2 arm64:6.12"
+echo "== started: kernel-tree tier ($trees)" >&2
+# shellcheck disable=SC2086 # the test files are words
+DMABUF_KERNEL_TREES=$trees run_tier trees deno test --allow-all --no-prompt $trees_tests
+account "kernel-tree tier: struct layouts and kunit.py of each tier's kernel" 1 trees
 
 wait "$prebuild_pid"
 prebuild_pid=

@@ -10,7 +10,8 @@
  * (`aarch64-linux-gnu-gcc`, installed with the arm64 kernel's build dependencies).
  *
  * One test per kernel with headers; with none in the cache (no kernel built yet), or without the kernel's
- * architecture's gcc, the test is ignored with the reason.
+ * architecture's gcc, the test is ignored with the reason. With `DMABUF_KERNEL_TREES` (npm test, after the VM
+ * tiers) a kernel it names that has no headers in the cache fails (tests/kernel_trees.ts).
  * @module
  */
 
@@ -18,6 +19,7 @@ import { assertEquals, assertOk } from "../assert.ts";
 import type { StructInfo } from "../../ffi/layout.ts";
 import * as structs from "../../ffi/structs.ts";
 import { hasGcc } from "../gcc.ts";
+import { missingTrees, requiredTrees } from "../kernel_trees.ts";
 
 const CACHE = `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/dmabuf-vm`;
 /** The toolchain prefix of each kernel architecture (empty: this machine's own, when it is that one). */
@@ -36,6 +38,8 @@ interface Kernel {
   version: string;
   /** Its directory. */
   dir: string;
+  /** Its architecture (`x86_64`, `arm64`). */
+  arch: string;
   /** The prefix of its architecture's gcc and objcopy (`aarch64-linux-gnu-`, or `` for this machine's). */
   prefix: string;
 }
@@ -61,7 +65,8 @@ function kernels(): Kernel[] {
     } catch {
       // No config kept: taken as this machine's architecture.
     }
-    return [{ version, dir, prefix: toolchain(config.includes("CONFIG_ARM64=y")) }];
+    const arm64 = config.includes("CONFIG_ARM64=y");
+    return [{ version, dir, arch: arm64 ? "arm64" : "x86_64", prefix: toolchain(arm64) }];
   });
 }
 
@@ -173,6 +178,14 @@ function runs(command: string): boolean {
 }
 
 const found = kernels();
+
+const required = requiredTrees();
+if (required !== null) {
+  Deno.test(`every kernel the VM tiers build has its headers in ${CACHE} (${Deno.env.get("DMABUF_KERNEL_TREES")})`, () => {
+    const have = found.map((k) => ({ arch: k.arch, version: k.version }));
+    assertEquals(missingTrees(required, have), [], "kernels without headers in the cache");
+  });
+}
 
 if (found.length === 0) {
   Deno.test({

@@ -2,13 +2,15 @@
  * KTAP of smoke reports: the exact text, streaming equal to rendering, and — the real check — the kernel's
  * own parser, `tools/testing/kunit/kunit.py parse`, reading every test with the report's counts and no error.
  * kunit.py comes from a kernel tree in the VM cache or from /usr/src/linux-source-*.tar.xz; without either
- * the parser tests are reported as ignored with that reason.
+ * the parser tests are reported as ignored with that reason. With `DMABUF_KERNEL_TREES` (npm test, after the
+ * VM tiers) a kernel it names without a kunit.py in the cache fails (tests/kernel_trees.ts).
  */
 import assert from "node:assert/strict";
 import { ktapDialect, KtapStream, renderKtap } from "../../../commands/lab/ktap.ts";
 import { type Report, summarize } from "../../../commands/lab/report.ts";
 import { ALL_PASS, MIXED, NO_HEAPS, report, result } from "./fixtures.ts";
 import { assertKunitSummary, findKunits, KUNIT_MISSING, kunitCases, kunitParse } from "./kunit.ts";
+import { missingTrees, requiredTrees } from "../../kernel_trees.ts";
 
 Deno.test("renderKtap writes nested groups, SKIP directives and failure diagnostics", () => {
   assert.equal(
@@ -92,6 +94,15 @@ const kunits = await findKunits();
 /** The sample as if it ran on `release`, so it is written in that kernel's dialect. */
 function onKernel(sample: Report, release: string): Report {
   return { ...sample, kernel: release };
+}
+
+const required = requiredTrees();
+if (required !== null) {
+  Deno.test(`every kernel the VM tiers build has its kunit.py (${Deno.env.get("DMABUF_KERNEL_TREES")})`, () => {
+    // One kunit.py per kernel version, whatever the architecture of the build it came from.
+    const have = kunits.flatMap((k) => required.map((r) => ({ arch: r.arch, version: k.release })));
+    assert.deepEqual(missingTrees(required, have), [], "kernels without a kunit.py in the cache");
+  });
 }
 
 if (kunits.length === 0) {
