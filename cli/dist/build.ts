@@ -132,23 +132,46 @@ async function denoBinary(arch: DistArch, denoVersion: string): Promise<string> 
     throw new DistError(`package-lock.json has no ${name}@${denoVersion} with a sha512 integrity`);
   }
   const home = Deno.env.get("HOME") ?? "/tmp";
-  const cache = `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/dmabuf-dist/${arch}-${denoVersion}`;
+  const parent = `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/dmabuf-dist`;
+  const cache = `${parent}/${arch}-${denoVersion}`;
   const binary = `${cache}/package/deno`;
   if (isFile(binary)) return binary;
-  Deno.mkdirSync(cache, { recursive: true });
-  note(`fetching ${name}@${denoVersion} with npm pack (once; cached in ${cache})`);
-  const tgzName =
-    (await run("npm", ["pack", `${name}@${denoVersion}`, "--pack-destination", cache, "--silent"]))
-      .trim().split("\n").at(-1)!;
-  const tgz = `${cache}/${tgzName}`;
-  const integrity = `sha512-${await sha512Base64(Deno.readFileSync(tgz))}`;
-  if (integrity !== lock.integrity) {
+  Deno.mkdirSync(parent, { recursive: true });
+  // Fetched, checked and unpacked in a directory of this process's own, which then becomes the cache by one
+  // rename: two builds at once (npm test's lanes) never see each other's half-written binary.
+  const work = Deno.makeTempDirSync({ dir: parent, prefix: `.${arch}-${denoVersion}.` });
+  try {
+    note(`fetching ${name}@${denoVersion} with npm pack (once; cached in ${cache})`);
+    const tgzName =
+      (await run("npm", ["pack", `${name}@${denoVersion}`, "--pack-destination", work, "--silent"]))
+        .trim().split("\n").at(-1)!;
+    const tgz = `${work}/${tgzName}`;
+    const integrity = `sha512-${await sha512Base64(Deno.readFileSync(tgz))}`;
+    if (integrity !== lock.integrity) {
+      throw new DistError(`${name}@${denoVersion} from npm does not match package-lock.json's integrity`);
+    }
+    await run("tar", ["-xzf", tgz, "-C", work, "package/deno", "package/package.json"]);
     Deno.removeSync(tgz);
-    throw new DistError(`${tgz} does not match package-lock.json's integrity for ${name}@${denoVersion}`);
+    try {
+      Deno.renameSync(work, cache);
+    } catch (error) {
+      // Another build put the same package there first: use it.
+      if (!isFile(binary)) throw error;
+    }
+  } finally {
+    // Gone when it became the cache.
+    if (exists(work)) Deno.removeSync(work, { recursive: true });
   }
-  await run("tar", ["-xzf", tgz, "-C", cache, "package/deno", "package/package.json"]);
-  Deno.removeSync(tgz);
   return binary;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isFile(path: string): boolean {

@@ -16,6 +16,12 @@ const VERSION = (JSON.parse(Deno.readTextFileSync(new URL("../../package.json", 
 const FIXTURE = fileURLToPath(new URL("../ffi/text/fixtures/bufinfo/edge_names.txt", import.meta.url));
 const NOBODY = 65534;
 
+/** This run's Deno cache directory (DENO_DIR, else Deno's default under the XDG cache). */
+function denoDir(): string {
+  const home = Deno.env.get("HOME") ?? "/root";
+  return Deno.env.get("DENO_DIR") ?? `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
+}
+
 async function sh(
   script: string,
   ...args: string[]
@@ -112,5 +118,49 @@ Deno.test(`deno task dist: the linux-${ARCH} tarball is reproducible and runs un
     assert.deepEqual(snapshot(unpacked), before, "nothing written into the install directory");
   } finally {
     Deno.removeSync(work, { recursive: true });
+  }
+});
+
+Deno.test("deno task dist: two builds of the other architecture at once, with no cached Deno, both give the whole binary", async () => {
+  // npm test's two lanes build the arm64 bundle at the same time on a fresh machine: one used to copy the
+  // other's half-unpacked Deno (a bundle that segfaulted) or lose its download.
+  const other: DistArch = ARCH === "x64" ? "arm64" : "x64";
+  const dir = await Deno.makeTempDir({ prefix: "dmabuf-dist-race-" });
+  try {
+    const build = (n: number) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          "--no-prompt",
+          fileURLToPath(new URL("../../cli/dist/build.ts", import.meta.url)),
+          "--arch",
+          other,
+          "--out",
+          `${dir}/out${n}`,
+        ],
+        // A fresh dmabuf-dist cache, but this run's Deno cache: with an empty DENO_DIR two `deno bundle`s at
+        // once race on unpacking esbuild (Deno's own "failed to copy esbuild binary"), another matter.
+        env: { XDG_CACHE_HOME: `${dir}/cache`, DENO_DIR: denoDir() },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const results = await Promise.all([build(1), build(2)]);
+    for (const result of results) assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+    const tarball = `dmabuf-${VERSION}-linux-${other}.tar.gz`;
+    assert.deepEqual(
+      Deno.readFileSync(`${dir}/out1/${tarball}`),
+      Deno.readFileSync(`${dir}/out2/${tarball}`),
+    );
+    // Only the finished cache directory is left, no private work directory of either build.
+    assert.deepEqual([...Deno.readDirSync(`${dir}/cache/dmabuf-dist`)].map((e) => e.name), [
+      `${other}-${
+        (JSON.parse(Deno.readTextFileSync(new URL("../../package.json", import.meta.url))) as {
+          devDependencies: { deno: string };
+        }).devDependencies.deno
+      }`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

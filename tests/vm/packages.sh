@@ -38,8 +38,10 @@ unpack_deb() {
   (cd "$download" && apt-get download "$package") >&2 ||
     { apt-get update >&2 && (cd "$download" && apt-get download "$package") >&2; } ||
     { rm -rf "$download"; die "Cannot download $package"; }
-  rm -rf "$dir.tmp"
-  dpkg-deb -x "$download"/*.deb "$dir.tmp" || { rm -rf "$download"; die "Cannot unpack $package"; }
+  local unpacked
+  unpacked=$(mktemp -d "$dir.tmp.XXXXXX")
+  chmod 755 "$unpacked"
+  dpkg-deb -x "$download"/*.deb "$unpacked" || { rm -rf "$download" "$unpacked"; die "Cannot unpack $package"; }
   rm -rf "$download" "$dir"
-  mv "$dir.tmp" "$dir"
+  mv "$unpacked" "$dir"
 }

@@ -33,9 +33,9 @@ for program in "${!sources[@]}"; do
   # -std=gnu89 and -pthread as the selftests' own Makefiles use; the kernel's UAPI headers come first. From
   # about 7.0 the programs include "kselftest.h" without a path, which the Makefiles find through
   # -I tools/testing/selftests (older ones use ../kselftest.h, unaffected).
-  gcc -static -O2 -std=gnu89 -pthread -w -isystem "$tree/usr/include" -I "$selftests" -o "$out/$program.tmp" \
+  gcc -static -O2 -std=gnu89 -pthread -w -isystem "$tree/usr/include" -I "$selftests" -o "$out/$program.tmp.$$" \
     "${files[@]}" ||
     die "Cannot build $program from ${sources[$program]}"
-  mv "$out/$program.tmp" "$out/$program"
+  mv "$out/$program.tmp.$$" "$out/$program"
 done
 printf 'selftests=%s\n' "$out"
