@@ -140,6 +140,7 @@ async function denoBinary(arch: DistArch, denoVersion: string): Promise<string> 
   // Fetched, checked and unpacked in a directory of this process's own, which then becomes the cache by one
   // rename: two builds at once (npm test's lanes) never see each other's half-written binary.
   const work = Deno.makeTempDirSync({ dir: parent, prefix: `.${arch}-${denoVersion}.` });
+  let renamed = false;
   try {
     note(`fetching ${name}@${denoVersion} with npm pack (once; cached in ${cache})`);
     const tgzName =
@@ -154,24 +155,15 @@ async function denoBinary(arch: DistArch, denoVersion: string): Promise<string> 
     Deno.removeSync(tgz);
     try {
       Deno.renameSync(work, cache);
+      renamed = true;
     } catch (error) {
       // Another build put the same package there first: use it.
       if (!isFile(binary)) throw error;
     }
   } finally {
-    // Gone when it became the cache.
-    if (exists(work)) Deno.removeSync(work, { recursive: true });
+    if (!renamed) Deno.removeSync(work, { recursive: true });
   }
   return binary;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isFile(path: string): boolean {
